@@ -1,0 +1,110 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using MathNet.Numerics.Providers.LinearAlgebra;
+
+namespace DistributedBackprop.Core;
+
+/// <summary>
+/// The one seam for matrix products: row-major <c>C = op(A) op(B)</c>. OpenBLAS (<c>libopenblas.so.0</c>,
+/// Debian's <c>libopenblas0</c>) where it loads, MathNet.Numerics' managed provider where it does not.
+/// Set <c>DBP_BLAS=managed</c> to force the managed provider.
+/// </summary>
+public static unsafe class Blas
+{
+    private const int RowMajor = 101, NoTrans = 111, Trans = 112;
+
+    private static readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> Sgemm;
+    private static readonly delegate* unmanaged<int, int, int, int, int, int, double, double*, int, double*, int, double, double*, int, void> Dgemm;
+    private static readonly delegate* unmanaged<int, void> SetNumThreads;
+
+    /// <summary>Which provider runs the products: "OpenBLAS" or "managed (MathNet.Numerics)".</summary>
+    public static string Provider { get; private set; }
+
+    /// <summary>Why the native library is not used, or null where it is.</summary>
+    public static string? FallbackReason { get; }
+
+    static Blas()
+    {
+        Provider = "managed (MathNet.Numerics)";
+        if (Environment.GetEnvironmentVariable("DBP_BLAS") is "managed")
+        {
+            FallbackReason = "DBP_BLAS=managed";
+            return;
+        }
+        foreach (var name in new[] { "libopenblas.so.0", "libopenblas.so", "libopenblas.dylib", "libopenblas" })
+        {
+            if (!NativeLibrary.TryLoad(name, typeof(Blas).Assembly, null, out var lib)) continue;
+            if (!NativeLibrary.TryGetExport(lib, "cblas_sgemm", out var s) || !NativeLibrary.TryGetExport(lib, "cblas_dgemm", out var d)) continue;
+            Sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)s;
+            Dgemm = (delegate* unmanaged<int, int, int, int, int, int, double, double*, int, double*, int, double, double*, int, void>)d;
+            if (NativeLibrary.TryGetExport(lib, "openblas_set_num_threads", out var t))
+                SetNumThreads = (delegate* unmanaged<int, void>)t;
+            Provider = "OpenBLAS";
+            return;
+        }
+        FallbackReason = "libopenblas.so.0 not found (install Debian's libopenblas0)";
+    }
+
+    public static bool IsNative => Sgemm != null && !ForceManaged;
+
+    /// <summary>Tests set this to exercise the fallback on a machine that has OpenBLAS.</summary>
+    internal static bool ForceManaged { get; set; }
+
+    /// <summary>OpenBLAS's own thread pool size; one per worker keeps two workers from fighting over two cores.</summary>
+    public static void SetThreads(int threads)
+    {
+        if (SetNumThreads != null) SetNumThreads(threads);
+    }
+
+    /// <summary>
+    /// <c>c[m,n] = op(a) op(b)</c> with op(a) of shape [m,k], op(b) of shape [k,n]; a is stored as [m,k]
+    /// (or [k,m] when <paramref name="transA"/>), b as [k,n] (or [n,k] when <paramref name="transB"/>).
+    /// </summary>
+    public static void Gemm<T>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0) { c[..(m * n)].Clear(); return; }
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        if (IsNative)
+        {
+            fixed (T* pa = a, pb = b, pc = c)
+            {
+                if (typeof(T) == typeof(float))
+                    Sgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, 1f, (float*)pa, lda, (float*)pb, ldb, 0f, (float*)pc, n);
+                else if (typeof(T) == typeof(double))
+                    Dgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, 1d, (double*)pa, lda, (double*)pb, ldb, 0d, (double*)pc, n);
+                else throw new NotSupportedException($"matrix product of {typeof(T).Name}");
+            }
+            return;
+        }
+        ManagedGemm(transA, transB, m, n, k, a, b, c);
+    }
+
+    // MathNet's provider is column-major: a row-major [r,c] array is the column-major [c,r] transpose, so the
+    // row-major product C = op(A) op(B) is the column-major product C^T = op(B)^T op(A)^T of the same arrays.
+    private static void ManagedGemm<T>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var tb = transB ? Transpose.Transpose : Transpose.DontTranspose;
+        var ta = transA ? Transpose.Transpose : Transpose.DontTranspose;
+        int rowsB = transB ? k : n, colsB = transB ? n : k; // b as column-major
+        int rowsA = transA ? m : k, colsA = transA ? k : m;
+        var provider = LinearAlgebraControl.Provider;
+        if (typeof(T) == typeof(float))
+        {
+            var result = new float[m * n];
+            provider.MatrixMultiplyWithUpdate(tb, ta, 1f, MemoryMarshal.Cast<T, float>(b)[..(k * n)].ToArray(), rowsB, colsB,
+                MemoryMarshal.Cast<T, float>(a)[..(m * k)].ToArray(), rowsA, colsA, 0f, result);
+            MemoryMarshal.Cast<float, T>(result).CopyTo(c);
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            var result = new double[m * n];
+            provider.MatrixMultiplyWithUpdate(tb, ta, 1d, MemoryMarshal.Cast<T, double>(b)[..(k * n)].ToArray(), rowsB, colsB,
+                MemoryMarshal.Cast<T, double>(a)[..(m * k)].ToArray(), rowsA, colsA, 0d, result);
+            MemoryMarshal.Cast<double, T>(result).CopyTo(c);
+        }
+        else throw new NotSupportedException($"matrix product of {typeof(T).Name}");
+    }
+}

@@ -1,0 +1,35 @@
+namespace DistributedBackprop.Core;
+
+/// <summary>Walks over expression graphs.</summary>
+public static class Graph
+{
+    /// <summary>
+    /// Every node reachable from <paramref name="roots"/>, each once, inputs before the nodes that use them.
+    /// Iterative, so deep graphs cannot overflow the stack. Nodes for which <paramref name="stop"/> holds
+    /// (already known) are neither listed nor walked through.
+    /// </summary>
+    public static List<Expr> TopologicalOrder(IEnumerable<Expr> roots, Func<Expr, bool>? stop = null)
+    {
+        var order = new List<Expr>();
+        var seen = new HashSet<Expr>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Expr Node, bool Expanded)>();
+        foreach (var root in roots) stack.Push((root, false));
+        while (stack.Count > 0)
+        {
+            var (node, expanded) = stack.Pop();
+            if (expanded) { order.Add(node); continue; }
+            if (stop?.Invoke(node) == true || !seen.Add(node)) continue;
+            stack.Push((node, true));
+            var inputs = node.Inputs;
+            for (int i = inputs.Length - 1; i >= 0; i--) stack.Push((inputs[i], false));
+        }
+        return order;
+    }
+
+    /// <summary>The node's output shape, with the node named in the error when its inputs do not fit.</summary>
+    internal static int[] InferShape(Expr node, int[][] inputShapes)
+    {
+        try { return node.InferShape(inputShapes); }
+        catch (ShapeException e) { throw new ShapeException($"{node.BackwardName.Replace("Backward0", "").Replace("Backward1", "")}: {e.Message}"); }
+    }
+}

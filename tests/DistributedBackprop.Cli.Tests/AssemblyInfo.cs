@@ -1,0 +1,2 @@
+// Every test here redirects the process-wide Console.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]

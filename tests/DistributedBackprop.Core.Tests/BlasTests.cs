@@ -1,0 +1,59 @@
+using DistributedBackprop.Core;
+
+namespace DistributedBackprop.Core.Tests;
+
+/// <summary>The BLAS seam: OpenBLAS where installed (CI installs libopenblas0) and the managed fallback agree with a plain loop.</summary>
+[Collection(nameof(BlasTests))] // switches the process-wide provider
+public class BlasTests
+{
+    private static double[] Naive(bool ta, bool tb, int m, int n, int k, double[] a, double[] b)
+    {
+        var c = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < k; p++)
+                    c[i * n + j] += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
+        return c;
+    }
+
+    public static TheoryData<bool, bool, bool> Combinations()
+    {
+        var data = new TheoryData<bool, bool, bool>();
+        foreach (var managed in new[] { false, true })
+            foreach (var ta in new[] { false, true })
+                foreach (var tb in new[] { false, true })
+                    data.Add(managed, ta, tb);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Combinations))]
+    public void Gemm_matches_a_plain_loop(bool managed, bool ta, bool tb)
+    {
+        const int m = 5, n = 7, k = 3;
+        var a = TestData.Uniform(1, -1, 1, m * k).ToArray();
+        var b = TestData.Uniform(2, -1, 1, k * n).ToArray();
+        var expected = Naive(ta, tb, m, n, k, a, b);
+        Blas.ForceManaged = managed;
+        try
+        {
+            var c = new double[m * n];
+            Blas.Gemm<double>(ta, tb, m, n, k, a, b, c);
+            for (int i = 0; i < c.Length; i++) Assert.Equal(expected[i], c[i], 12);
+
+            var cf = new float[m * n];
+            Blas.Gemm<float>(ta, tb, m, n, k, a.Select(x => (float)x).ToArray(), b.Select(x => (float)x).ToArray(), cf);
+            for (int i = 0; i < cf.Length; i++) Assert.Equal(expected[i], cf[i], 5);
+        }
+        finally { Blas.ForceManaged = false; }
+    }
+
+    [Fact]
+    public void OpenBlas_is_used_where_libopenblas0_is_installed()
+    {
+        // CI installs libopenblas0, so this guards against silently testing only the fallback.
+        if (!File.Exists("/usr/lib/x86_64-linux-gnu/libopenblas.so.0") || Environment.GetEnvironmentVariable("DBP_BLAS") == "managed") return;
+        Assert.Equal("OpenBLAS", Blas.Provider);
+        Assert.True(Blas.IsNative);
+    }
+}

@@ -1,0 +1,63 @@
+using DistributedBackprop.Core;
+
+namespace DistributedBackprop.Core.Tests;
+
+public class ParserTests
+{
+    private static double Eval(string program, params (string, double)[] at) =>
+        Backprop.Evaluate(ExpressionParser.Parse(program).Output, at.ToDictionary(a => a.Item1, a => Tensor<double>.Scalar(a.Item2))).Item();
+
+    [Theory]
+    [InlineData("2^3^2", 512)]          // right-associative
+    [InlineData("-2^2", -4)]            // ^ binds tighter than unary minus
+    [InlineData("2^-1", 0.5)]
+    [InlineData("1 - 2 - 3", -4)]       // left-associative
+    [InlineData("8 / 4 / 2", 1)]
+    [InlineData("1 + 2 * 3", 7)]
+    [InlineData("(1 + 2) * 3", 9)]
+    [InlineData("1.5e1 + .5", 15.5)]
+    [InlineData("--3", 3)]
+    [InlineData("a = 2; b = a * a; b + a;", 6)]
+    [InlineData("sqrt(16) + exp(0) + log(1) + sin(0) + cos(0) + tanh(0) + sigmoid(0) + relu(-3)", 6.5)]
+    public void Evaluates_with_the_usual_precedence(string program, double expected) =>
+        Assert.Equal(expected, Eval(program), 12);
+
+    [Fact]
+    public void Minus_x_squared_is_minus_the_square() => Assert.Equal(-9, Eval("-x^2", ("x", 3)), 12);
+
+    [Fact]
+    public void Definitions_are_shared_nodes_not_copies()
+    {
+        var p = ExpressionParser.Parse("z = exp(x); w = z * z");
+        var w = Assert.IsType<Op.Mul>(p.Output);
+        Assert.Same(w.A, w.B);
+        Assert.Same(p.Definitions[0].Value, w.A);
+        Assert.Equal("w", p.OutputName);
+        Assert.Equal(["x"], p.Variables.Select(v => v.Name));
+    }
+
+    [Fact]
+    public void A_literal_exponent_is_a_constant_power()
+    {
+        Assert.IsType<Op.PowConst>(ExpressionParser.Parse("x^3").Output);
+        Assert.IsType<Op.Pow>(ExpressionParser.Parse("x^y").Output);
+    }
+
+    [Theory]
+    [InlineData("x +* 2", 4, "unexpected '*'")]
+    [InlineData("foo(x)", 1, "unknown function 'foo'")]
+    [InlineData("(x + 1", 7, "expected ')'")]
+    [InlineData("x y", 3, "unexpected 'y'")]
+    [InlineData("", 1, "empty")]
+    [InlineData("x + ", 5, "unexpected end")]
+    [InlineData("exp = 3", 1, "is a function")]
+    [InlineData("2 + exp", 5, "needs an argument")]
+    [InlineData("1.2.3", 1, "not a number")]
+    [InlineData("x # 1", 3, "unexpected '#'")]
+    public void Bad_programs_say_what_and_where(string program, int column, string message)
+    {
+        var e = Assert.Throws<ParseException>(() => ExpressionParser.Parse(program));
+        Assert.Equal(column, e.Column);
+        Assert.Contains(message, e.Message);
+    }
+}

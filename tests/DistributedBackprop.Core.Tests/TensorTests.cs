@@ -1,0 +1,84 @@
+using DistributedBackprop.Core;
+using static DistributedBackprop.Core.Expr;
+
+namespace DistributedBackprop.Core.Tests;
+
+public class TensorTests
+{
+    private static Tensor<double> Run(Expr e, params (string, Tensor<double>)[] at) => Backprop.Evaluate(e, at.ToDictionary(a => a.Item1, a => a.Item2));
+
+    [Fact]
+    public void Broadcasting_follows_numpy_rules()
+    {
+        var col = Tensor<double>.FromArray([1, 2, 3], 3, 1);
+        var row = Tensor<double>.Vector(10, 20);
+        var sum = Run(Variable("a") + Variable("b"), ("a", col), ("b", row));
+        Assert.Equal([3, 2], sum.Shape.ToArray());
+        Assert.Equal([11, 21, 12, 22, 13, 23], sum.ToArray());
+    }
+
+    [Fact]
+    public void Broadcasting_in_the_middle_axis()
+    {
+        var a = Tensor<double>.FromArray([1, 2, 3, 4], 2, 1, 2);
+        var b = Tensor<double>.FromArray([10, 20, 30], 3, 1);
+        var d = Run(Variable("a") * Variable("b"), ("a", a), ("b", b));
+        Assert.Equal([2, 3, 2], d.Shape.ToArray());
+        Assert.Equal([10, 20, 20, 40, 30, 60, 30, 40, 60, 80, 90, 120], d.ToArray());
+        // Unbroadcast: the gradient of sum(a*b) w.r.t. b sums a over the broadcast axes.
+        var g = Backprop.Gradients(Sum(Variable("a") * Variable("b")), new Dictionary<string, Tensor<double>> { ["a"] = a, ["b"] = b });
+        var gb = g.Of(Graph.TopologicalOrder([g.Output]).OfType<Op.Variable>().Single(v => v.Name == "b"))!;
+        Assert.Equal([3, 1], gb.Shape.ToArray());
+        Assert.Equal([10, 10, 10], gb.ToArray());
+    }
+
+    [Fact]
+    public void Shapes_that_do_not_broadcast_are_refused_with_both_shapes_named()
+    {
+        var e = Assert.Throws<ShapeException>(() => Run(Variable("a") + Variable("b"), ("a", Tensor<double>.Zeros(2, 3)), ("b", Tensor<double>.Zeros(4))));
+        Assert.Contains("[2, 3]", e.Message);
+        Assert.Contains("[4]", e.Message);
+    }
+
+    [Fact]
+    public void Matmul_checks_inner_sizes() =>
+        Assert.Throws<ShapeException>(() => Run(MatMul(Variable("a"), Variable("b")), ("a", Tensor<double>.Zeros(2, 3)), ("b", Tensor<double>.Zeros(2, 3))));
+
+    [Fact]
+    public void Reductions_along_axes()
+    {
+        var x = Tensor<double>.FromArray([1, 2, 3, 4, 5, 6], 2, 3);
+        Assert.Equal([5, 7, 9], Run(Sum(Variable("x"), 0), ("x", x)).ToArray());
+        Assert.Equal([2, 5], Run(Mean(Variable("x"), 1), ("x", x)).ToArray());
+        Assert.Equal([2, 1], Run(Sum(Variable("x"), 1, keepDims: true), ("x", x)).Shape.ToArray());
+        Assert.Equal(21, Run(Sum(Variable("x")), ("x", x)).Item());
+    }
+
+    [Fact]
+    public void Log_softmax_is_stable_for_huge_logits()
+    {
+        var x = Tensor<double>.FromArray([1000, 0, -1000, 1e308], 2, 2);
+        var y = Run(LogSoftmax(Variable("x"), 1), ("x", x)).ToArray();
+        Assert.All(y, v => Assert.False(double.IsNaN(v)));
+        Assert.Equal(0, y[0], 12);
+        Assert.Equal(-1000, y[1], 12);
+        Assert.Equal(0, y[3], 12);
+    }
+
+    [Fact]
+    public void Tensors_print_like_pytorch()
+    {
+        Assert.Equal("tensor([7.])", Tensor<float>.Vector(7f).ToString());
+        Assert.Equal("tensor([12.2500])", Tensor<float>.Vector(12.25f).ToString());
+        Assert.Equal("tensor([[-0.0011,  0.0057],\n        [ 0.0043, -0.0191]])", Tensor<double>.FromArray([-0.0011, 0.0057, 0.0043, -0.0191], 2, 2).ToString());
+    }
+
+    [Fact]
+    public void Bindings_are_not_changed_by_evaluation()
+    {
+        var x = Tensor<double>.Vector(1, 2, 3);
+        var before = x.ToArray();
+        Backprop.Gradients(Sum(Exp(Variable("x")) * Variable("x")), new Dictionary<string, Tensor<double>> { ["x"] = x });
+        Assert.Equal(before, x.ToArray());
+    }
+}
