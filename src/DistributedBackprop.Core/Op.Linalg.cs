@@ -5,29 +5,41 @@ namespace DistributedBackprop.Core;
 public static partial class Op
 {
     /// <summary>
-    /// <c>op(A) op(B)</c> for matrices, op being an optional transpose folded into the BLAS call, so that
-    /// <c>x Wᵀ</c> and the backward products never copy a transposed matrix.
+    /// <c>op(A) op(B)</c>, op being an optional transpose folded into the BLAS call, so that <c>x Wᵀ</c> and
+    /// the backward products never copy a transposed matrix. An operand that is not a matrix is read as one
+    /// by folding its leading axes into rows (a vector is one row), and a product whose A was such an operand,
+    /// untransposed, keeps A's leading axes: <c>x Wᵀ</c> is PyTorch's linear for inputs of any rank.
     /// </summary>
     public sealed record MatMul(Expr A, Expr B, bool TransA = false, bool TransB = false) : Expr
     {
         public override Expr[] Inputs => [A, B];
 
+        private static (int Rows, int Cols) AsMatrix(int[] s) => s.Length switch
+        {
+            0 => throw new ShapeException("matmul of a scalar"),
+            2 => (s[0], s[1]),
+            _ => (Shapes.Size(s.AsSpan(0, s.Length - 1)), s[^1]),
+        };
+
         internal override int[] InferShape(int[][] inputs)
         {
             var (a, b) = (inputs[0], inputs[1]);
-            if (a.Length != 2 || b.Length != 2)
-                throw new ShapeException($"matmul takes two matrices, got shapes {Shapes.Format(a)} and {Shapes.Format(b)}");
-            var (m, k) = TransA ? (a[1], a[0]) : (a[0], a[1]);
-            var (k2, n) = TransB ? (b[1], b[0]) : (b[0], b[1]);
+            var (ar, ac) = AsMatrix(a);
+            var (br, bc) = AsMatrix(b);
+            var (m, k) = TransA ? (ac, ar) : (ar, ac);
+            var (k2, n) = TransB ? (bc, br) : (br, bc);
             if (k != k2)
                 throw new ShapeException($"matmul of {Shapes.Format(a)}{(TransA ? "ᵀ" : "")} and {Shapes.Format(b)}{(TransB ? "ᵀ" : "")}: inner sizes {k} and {k2} differ");
-            return [m, n];
+            return !TransA && a.Length != 2 ? [.. a[..^1], n] : [m, n];
         }
 
         internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y)
         {
-            int k = TransA ? x[0].Dims[0] : x[0].Dims[1];
-            Blas.Gemm<T>(TransA, TransB, y.Dims[0], y.Dims[1], k, x[0].Buffer, x[1].Buffer, y.Buffer);
+            var (ar, ac) = AsMatrix(x[0].Dims);
+            var (br, bc) = AsMatrix(x[1].Dims);
+            var (m, k) = TransA ? (ac, ar) : (ar, ac);
+            int n = TransB ? br : bc;
+            Blas.Gemm<T>(TransA, TransB, m, n, k, x[0].Buffer, x[1].Buffer, y.Buffer);
         }
 
         // C = op(A) op(B): dA = g op(B)ᵀ (transposed back when A was), dB = op(A)ᵀ g (likewise).

@@ -81,4 +81,32 @@ public class TensorTests
         Backprop.Gradients(Sum(Exp(Variable("x")) * Variable("x")), new Dictionary<string, Tensor<double>> { ["x"] = x });
         Assert.Equal(before, x.ToArray());
     }
+
+    [Fact]
+    public void Matmul_keeps_the_leading_axes_of_a_vector_or_batch_input()
+    {
+        var w = Tensor<double>.FromArray([1, 2, 3, 4, 5, 6], 2, 3);
+        var v = Run(MatMul(Variable("x"), Variable("w"), transB: true), ("x", Tensor<double>.Vector(1, 0, -1)), ("w", w));
+        Assert.Equal([2], v.Shape.ToArray());
+        Assert.Equal([-2, -2], v.ToArray());
+        var b = Run(MatMul(Variable("x"), Variable("w"), transB: true), ("x", Tensor<double>.Zeros(4, 5, 3)), ("w", w));
+        Assert.Equal([4, 5, 2], b.Shape.ToArray());
+    }
+
+    [Fact]
+    public void Rng_is_reproducible_and_uniform_enough()
+    {
+        var a = new Rng(7);
+        var b = new Rng(7);
+        Assert.Equal(Enumerable.Range(0, 5).Select(_ => a.NextUInt64()), Enumerable.Range(0, 5).Select(_ => b.NextUInt64()));
+        var counts = new int[10];
+        var r = new Rng(1);
+        for (int i = 0; i < 100_000; i++) counts[r.NextInt(10)]++;
+        Assert.All(counts, c => Assert.InRange(c, 9_500, 10_500));
+        var restored = new Rng(r.State);
+        Assert.Equal(r.NextDouble(), restored.NextDouble());
+        var p = new Rng(3).Permutation(50);
+        Assert.Equal(Enumerable.Range(0, 50), p.Order());
+        Assert.NotEqual(Enumerable.Range(0, 50), p);
+    }
 }

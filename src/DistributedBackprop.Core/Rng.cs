@@ -1,0 +1,56 @@
+namespace DistributedBackprop.Core;
+
+/// <summary>
+/// A seeded SplitMix64 generator. Ours rather than <see cref="Random"/> so that a seed gives the same numbers
+/// on every runtime and the whole state is one <see cref="State"/> a checkpoint can save and restore.
+/// </summary>
+public sealed class Rng(ulong state)
+{
+    public Rng(int seed) : this(unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + 0x2545F4914F6CDD1DUL)) { }
+
+    public ulong State { get; private set; } = state;
+
+    public ulong NextUInt64()
+    {
+        ulong z = State += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Uniform in [0, 1), 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Uniform in [lo, hi).</summary>
+    public double Uniform(double lo, double hi) => lo + (hi - lo) * NextDouble();
+
+    /// <summary>Uniform in [0, n), without modulo bias (Lemire's method).</summary>
+    public int NextInt(int n)
+    {
+        if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), "n must be positive");
+        uint limit = unchecked((uint)-n) % (uint)n; // 2^32 mod n
+        while (true)
+        {
+            ulong m = (NextUInt64() >> 32) * (ulong)n;
+            if ((uint)m >= limit) return (int)(m >> 32);
+        }
+    }
+
+    /// <summary>Fisher–Yates, in place.</summary>
+    public void Shuffle<T>(Span<T> items)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = NextInt(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
+    /// <summary>0..n-1 in random order.</summary>
+    public int[] Permutation(int n)
+    {
+        var p = Enumerable.Range(0, n).ToArray();
+        Shuffle<int>(p);
+        return p;
+    }
+}
