@@ -1,0 +1,106 @@
+using System.Numerics;
+using DistributedBackprop.Core;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace DistributedBackprop.Nn;
+
+/// <summary>An optimizer's state: how many steps it has taken and its per-parameter slots (momentum, Adam's moments).</summary>
+public sealed record OptimizerState<T>(long Step, Parameters<T> Slots) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>
+/// An optimizer as a pure step <c>(parameters, gradients, state) -> (parameters, state)</c>. The arithmetic
+/// is one in-place kernel per optimizer; <see cref="Step{T}"/> runs it on copies, a trainer that owns its
+/// buffers runs <see cref="StepInPlace{T}"/> and allocates nothing.
+/// </summary>
+public abstract record Optimizer
+{
+    /// <summary>The name used on the command line and in checkpoints.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>Names of the per-parameter state slots, e.g. "momentum".</summary>
+    public abstract IReadOnlyList<string> SlotNames { get; }
+
+    /// <summary>One parameter's update; <paramref name="slots"/> holds one span per slot name; <paramref name="step"/> counts from 1.</summary>
+    protected abstract void Update<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> slot0, Span<T> slot1, long step) where T : unmanaged, IFloatingPointIeee754<T>;
+
+    public static string SlotKey(string parameter, string slot) => parameter + "#" + slot;
+
+    public OptimizerState<T> Init<T>(Parameters<T> parameters) where T : unmanaged, IFloatingPointIeee754<T> =>
+        new(0, new Parameters<T>(parameters.SelectMany(p => SlotNames.Select(s => (SlotKey(p.Name, s), Tensor<T>.Zeros(p.Value.Dims))))));
+
+    public (Parameters<T> Parameters, OptimizerState<T> State) Step<T>(Parameters<T> parameters, Parameters<T> gradients, OptimizerState<T> state)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var p = parameters.Map((_, t) => new Tensor<T>(t.ToArray(), t.Dims));
+        var s = new OptimizerState<T>(state.Step, state.Slots.Map((_, t) => new Tensor<T>(t.ToArray(), t.Dims)));
+        return (p, StepInPlace(p, gradients, s));
+    }
+
+    /// <summary>Writes the step into <paramref name="parameters"/>' and the state's own buffers: only for tensors the caller owns.</summary>
+    public OptimizerState<T> StepInPlace<T>(Parameters<T> parameters, Parameters<T> gradients, OptimizerState<T> state)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        long step = state.Step + 1;
+        foreach (var (name, p) in parameters)
+        {
+            var g = gradients[name];
+            if (!Shapes.Equal(g.Dims, p.Dims)) throw new ArgumentException($"gradient of {name} has shape {Shapes.Format(g.Dims)}, the parameter {Shapes.Format(p.Dims)}");
+            Span<T> s0 = SlotNames.Count > 0 ? state.Slots[SlotKey(name, SlotNames[0])].Buffer : default;
+            Span<T> s1 = SlotNames.Count > 1 ? state.Slots[SlotKey(name, SlotNames[1])].Buffer : default;
+            Update(p.Buffer, g.Buffer, s0, s1, step);
+        }
+        return state with { Step = step };
+    }
+}
+
+/// <summary>PyTorch's SGD: weight decay added to the gradient, optional (Nesterov) momentum without dampening.</summary>
+public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov = false, double WeightDecay = 0) : Optimizer
+{
+    public override string Kind => Nesterov ? "nesterov" : Momentum != 0 ? "momentum" : "sgd";
+    public override IReadOnlyList<string> SlotNames => Momentum != 0 ? ["momentum"] : [];
+
+    protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, Span<T> unused, long step)
+    {
+        T lr = T.CreateChecked(LearningRate), wd = T.CreateChecked(WeightDecay), mu = T.CreateChecked(Momentum);
+        if (Momentum == 0)
+        {
+            // p -= lr (g + wd p)
+            if (WeightDecay != 0) TP.Multiply(p, T.One - lr * wd, p);
+            TP.MultiplyAdd(g, -lr, p, p);
+            return;
+        }
+        // buf = mu buf + (g + wd p); the first step starts buf at the gradient, as PyTorch does.
+        if (step == 1) g.CopyTo(buf);
+        else TP.MultiplyAdd(buf, mu, g, buf);
+        if (WeightDecay != 0) TP.MultiplyAdd(p, wd, buf, buf);
+        if (Nesterov)
+        {
+            // p -= lr ((g + wd p) + mu buf)
+            if (WeightDecay != 0) TP.Multiply(p, T.One - lr * wd, p);
+            TP.MultiplyAdd(g, -lr, p, p);
+            TP.MultiplyAdd(buf, -lr * mu, p, p);
+        }
+        else TP.MultiplyAdd(buf, -lr, p, p);
+    }
+}
+
+/// <summary>Adam (Kingma and Ba), with bias correction, as PyTorch's torch.optim.Adam.</summary>
+public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0) : Optimizer
+{
+    public override string Kind => "adam";
+    public override IReadOnlyList<string> SlotNames => ["m", "v"];
+
+    protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, long step)
+    {
+        T b1 = T.CreateChecked(Beta1), b2 = T.CreateChecked(Beta2), wd = T.CreateChecked(WeightDecay), eps = T.CreateChecked(Epsilon);
+        T stepSize = T.CreateChecked(LearningRate / (1 - Math.Pow(Beta1, step)));
+        T correction2 = T.CreateChecked(Math.Sqrt(1 - Math.Pow(Beta2, step)));
+        for (int i = 0; i < p.Length; i++)
+        {
+            T grad = g[i] + wd * p[i];
+            m[i] = b1 * m[i] + (T.One - b1) * grad;
+            v[i] = b2 * v[i] + (T.One - b2) * grad * grad;
+            p[i] -= stepSize * m[i] / (T.Sqrt(v[i]) / correction2 + eps);
+        }
+    }
+}

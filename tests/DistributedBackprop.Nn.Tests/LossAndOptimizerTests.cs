@@ -1,0 +1,72 @@
+using DistributedBackprop.Core;
+using DistributedBackprop.Nn;
+using static DistributedBackprop.Core.Expr;
+
+namespace DistributedBackprop.Nn.Tests;
+
+public class LossAndOptimizerTests
+{
+    private static readonly Dictionary<string, Optimizer> Optimizers = new()
+    {
+        ["sgd"] = new Sgd(0.1),
+        ["sgd_weight_decay"] = new Sgd(0.1, WeightDecay: 0.01),
+        ["momentum"] = new Sgd(0.1, Momentum: 0.9),
+        ["momentum_weight_decay"] = new Sgd(0.1, Momentum: 0.9, WeightDecay: 0.01),
+        ["nesterov"] = new Sgd(0.1, Momentum: 0.9, Nesterov: true, WeightDecay: 0.01),
+        ["adam"] = new Adam(0.01),
+        ["adam_weight_decay"] = new Adam(0.01, WeightDecay: 0.01),
+    };
+
+    public static TheoryData<string> OptimizerNames => new(Optimizers.Keys);
+
+    [Theory]
+    [MemberData(nameof(OptimizerNames))]
+    public void Three_steps_match_pytorch(string name)
+    {
+        var opt = Optimizers[name];
+        var p = new Parameters<double>([("w", Reference.Tensor(Reference.Root.GetProperty("optimizer_start")))]);
+        var state = opt.Init(p);
+        foreach (var g in Reference.Root.GetProperty("optimizer_grads").EnumerateArray())
+            (p, state) = opt.Step(p, new Parameters<double>([("w", Reference.Tensor(g))]), state);
+        Assert.Equal(3, state.Step);
+        Reference.AssertClose(Reference.Tensor(Reference.Root.GetProperty("optimizer_steps").GetProperty(name)), p["w"], 1e-12, name);
+    }
+
+    [Fact]
+    public void A_step_leaves_its_inputs_unchanged()
+    {
+        var p = new Parameters<float>([("w", Tensor<float>.Vector(1f, 2f))]);
+        var g = new Parameters<float>([("w", Tensor<float>.Vector(0.5f, 0.5f))]);
+        var opt = new Sgd(0.1, Momentum: 0.9);
+        var s = opt.Init(p);
+        var (p2, s2) = opt.Step(p, g, s);
+        Assert.Equal([1f, 2f], p["w"].ToArray());
+        Assert.Equal([0f, 0f], s.Slots["w#momentum"].ToArray());
+        Assert.Equal([0.95f, 1.95f], p2["w"].ToArray());
+        Assert.Equal([0.5f, 0.5f], s2.Slots["w#momentum"].ToArray());
+    }
+
+    [Fact]
+    public void Losses_match_pytorch()
+    {
+        var l = Reference.Root.GetProperty("losses");
+        var classes = l.GetProperty("classes").EnumerateArray().Select(c => c.GetInt32()).ToArray();
+        var at = new Dictionary<string, Tensor<double>>
+        {
+            ["logits"] = Reference.Tensor(l.GetProperty("logits")),
+            ["onehot"] = Loss.OneHot<double>(classes, 4),
+            ["pred"] = Reference.Tensor(l.GetProperty("pred")),
+            ["target"] = Reference.Tensor(l.GetProperty("target")),
+        };
+        var (logits, onehot, pred, target) = (Variable("logits"), Variable("onehot"), Variable("pred"), Variable("target"));
+        Assert.Equal(l.GetProperty("cross_entropy").GetDouble(), Backprop.Evaluate(Loss.CrossEntropy(logits, onehot), at).Item(), 1e-12);
+        Assert.Equal(l.GetProperty("mse").GetDouble(), Backprop.Evaluate(Loss.Mse(pred, target), at).Item(), 1e-12);
+        // The per-example sums divided by the batch size are the means.
+        Assert.Equal(l.GetProperty("cross_entropy").GetDouble(), Backprop.Evaluate(Loss.CrossEntropySum(logits, onehot), at).Item() / 6, 1e-12);
+        Assert.Equal(l.GetProperty("mse").GetDouble(), Backprop.Evaluate(Loss.MseSum(pred, target), at).Item() / 5, 1e-12);
+    }
+
+    [Fact]
+    public void One_hot_refuses_a_class_out_of_range() =>
+        Assert.Throws<ArgumentException>(() => Loss.OneHot<float>([0, 4], 4));
+}
