@@ -57,6 +57,17 @@ public static class Backprop
     }
 
     /// <summary>
+    /// A plan whose output 0 is <paramref name="output"/> and output i+1 its gradient with respect to
+    /// <paramref name="wrt"/>[i] (zeros where there is no path): the compiled form of <see cref="Gradients{T}"/>.
+    /// </summary>
+    public static Plan<T> CompileGradients<T>(Expr output, IReadOnlyList<Expr> wrt, IReadOnlyDictionary<string, int[]> shapes)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var graph = GradientGraph(output);
+        return Plan<T>.Compile([output, .. wrt.Select(w => graph.GetValueOrDefault(w) ?? new Op.Fill(w, 0))], shapes);
+    }
+
+    /// <summary>
     /// Second derivatives of a scalar output with respect to scalar variables, by differentiating the gradient
     /// expressions again. Entry [i, j] is d²f / d(variables[i]) d(variables[j]); 0 where f does not depend on them.
     /// </summary>

@@ -57,6 +57,18 @@ internal static class Broadcast
         if (a.Length == d.Length && b.Length == d.Length) { TOp.Run(a.Buffer, b.Buffer, d.Buffer); return; }
         if (b.Length == 1 && a.Length == d.Length) { TOp.Run(a.Buffer, b.Buffer[0], d.Buffer); return; }
         if (a.Length == 1 && b.Length == d.Length) { TOp.Run(a.Buffer[0], b.Buffer, d.Buffer); return; }
+        if (a.Length == d.Length && IsTrailing(b.Dims, d.Dims)) // a bias added to every row
+        {
+            for (int off = 0; off < d.Length; off += b.Length)
+                TOp.Run(a.Buffer.AsSpan(off, b.Length), b.Buffer, d.Buffer.AsSpan(off, b.Length));
+            return;
+        }
+        if (b.Length == d.Length && IsTrailing(a.Dims, d.Dims))
+        {
+            for (int off = 0; off < d.Length; off += a.Length)
+                TOp.Run(a.Buffer, b.Buffer.AsSpan(off, a.Length), d.Buffer.AsSpan(off, a.Length));
+            return;
+        }
         var walk = new RowWalk(d.Dims, a.Dims, b.Dims);
         for (int row = 0; row < walk.Rows; row++, walk.Next())
         {
@@ -68,11 +80,28 @@ internal static class Broadcast
         }
     }
 
+    /// <summary>
+    /// True where <paramref name="small"/>, without leading 1s, is the trailing part of <paramref name="large"/>:
+    /// then broadcasting repeats it as whole contiguous blocks, with no index arithmetic and no allocation.
+    /// </summary>
+    private static bool IsTrailing(int[] small, int[] large)
+    {
+        int lead = 0;
+        while (lead < small.Length && small[lead] == 1) lead++;
+        int n = small.Length - lead;
+        return n <= large.Length && n > 0 && small.AsSpan(lead).SequenceEqual(large.AsSpan(large.Length - n));
+    }
+
     /// <summary>Copies <paramref name="src"/> into every position of the larger <paramref name="d"/>.</summary>
     public static void To<T>(Tensor<T> src, Tensor<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (src.Length == d.Length) { src.Buffer.CopyTo(d.Buffer, 0); return; }
         if (src.Length == 1) { Array.Fill(d.Buffer, src.Buffer[0]); return; }
+        if (IsTrailing(src.Dims, d.Dims))
+        {
+            for (int off = 0; off < d.Length; off += src.Length) src.Buffer.CopyTo(d.Buffer, off);
+            return;
+        }
         var walk = new RowWalk(d.Dims, src.Dims, src.Dims);
         for (int row = 0; row < walk.Rows; row++, walk.Next())
         {
@@ -87,6 +116,12 @@ internal static class Broadcast
     {
         if (src.Length == d.Length) { src.Buffer.CopyTo(d.Buffer, 0); return; }
         if (d.Length == 1) { d.Buffer[0] = TP.Sum<T>(src.Buffer); return; }
+        if (IsTrailing(d.Dims, src.Dims)) // a bias's gradient: the rows summed
+        {
+            src.Buffer.AsSpan(0, d.Length).CopyTo(d.Buffer);
+            for (int off = d.Length; off < src.Length; off += d.Length) TP.Add(d.Buffer, src.Buffer.AsSpan(off, d.Length), d.Buffer);
+            return;
+        }
         Array.Clear(d.Buffer);
         var walk = new RowWalk(src.Dims, d.Dims, d.Dims);
         for (int row = 0; row < walk.Rows; row++, walk.Next())
