@@ -5,6 +5,10 @@ namespace DistributedBackprop.Cli;
 /// <summary>Writes DOT text as .dot, or renders it to .svg/.png with Graphviz's <c>dot</c>.</summary>
 public static class Graphviz
 {
+    /// <summary>Whether Graphviz's <c>dot</c> is on the PATH.</summary>
+    public static bool IsInstalled => (Environment.GetEnvironmentVariable("PATH") ?? "")
+        .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, "dot")));
+
     public static void Write(string dotText, string path)
     {
         var format = Path.GetExtension(path).ToLowerInvariant() switch

@@ -13,6 +13,7 @@ namespace DistributedBackprop.Cli
     {
         public static RootCommand Root() => new("dbp — a backpropagation engine and distributed trainer (the PyTorch backprop notebook, in .NET)")
         {
+            Demo.DemoCommand.Create(),
             GradCommand.Create(),
             GraphCommand.Create(),
         };

@@ -1,0 +1,73 @@
+using DistributedBackprop.Core;
+using MessagePack;
+
+namespace DistributedBackprop.Actors;
+
+/// <summary>Marks every message dbp's actors exchange; <see cref="WireFormat"/> serializes exactly these.</summary>
+public interface IDbpMessage;
+
+/// <summary>A tensor with its parameter name; on the wire, its shape and raw little-endian float32 bytes.</summary>
+[MessagePackObject]
+public sealed record NamedTensor([property: Key(0)] string Name, [property: Key(1)] Tensor<float> Value);
+
+/// <summary>Server → workers: the parameters at <paramref name="Version"/>; shards of that version use them.</summary>
+[MessagePackObject]
+public sealed record ParameterUpdate([property: Key(0)] long Version, [property: Key(1)] NamedTensor[] Parameters) : IDbpMessage;
+
+/// <summary>
+/// Coordinator → worker: compute micro-shard <paramref name="Shard"/> of <paramref name="Step"/> with the
+/// parameters of <paramref name="Version"/>, over these example indices of the worker's own copy of the data.
+/// </summary>
+[MessagePackObject]
+public sealed record ComputeShard([property: Key(0)] long Version, [property: Key(1)] long Step, [property: Key(2)] int Shard, [property: Key(3)] int[] Examples) : IDbpMessage;
+
+/// <summary>Worker → server: the gradient of the shard's summed loss, with the loss sum and example count.</summary>
+[MessagePackObject]
+public sealed record ShardGradient(
+    [property: Key(0)] long Version, [property: Key(1)] long Step, [property: Key(2)] int Shard,
+    [property: Key(3)] int Count, [property: Key(4)] double LossSum, [property: Key(5)] NamedTensor[] Gradients) : IDbpMessage;
+
+/// <summary>Coordinator → server: step <paramref name="Step"/> has <paramref name="Shards"/> micro-shards covering <paramref name="Examples"/> examples.</summary>
+[MessagePackObject]
+public sealed record BeginStep([property: Key(0)] long Step, [property: Key(1)] int Shards, [property: Key(2)] int Examples) : IDbpMessage;
+
+/// <summary>Server → coordinator: the step is applied; parameters are now at <paramref name="Version"/>.</summary>
+[MessagePackObject]
+public sealed record StepApplied([property: Key(0)] long Step, [property: Key(1)] long Version, [property: Key(2)] double Loss) : IDbpMessage;
+
+/// <summary>Server → coordinator: the step cannot be applied (a non-finite gradient); training stops.</summary>
+[MessagePackObject]
+public sealed record StepRefused([property: Key(0)] long Step, [property: Key(1)] string Reason) : IDbpMessage;
+
+/// <summary>Worker → coordinator: I can take shards (and have loaded the data set described by the coordinator).</summary>
+[MessagePackObject]
+public sealed record WorkerReady([property: Key(0)] string Node) : IDbpMessage;
+
+/// <summary>Coordinator → worker: load this data set (its description, not its data) and the model to compute with.</summary>
+[MessagePackObject]
+public sealed record JobDescription([property: Key(0)] string Task, [property: Key(1)] string SettingsJson) : IDbpMessage;
+
+/// <summary>Server → anyone who asks: the current parameters and version (for evaluation and checkpoints).</summary>
+[MessagePackObject]
+public sealed record GetParameters : IDbpMessage
+{
+    public static readonly GetParameters Instance = new();
+}
+
+/// <summary>Coordinator → server: write a checkpoint of the state after the last applied step, with this metadata.</summary>
+[MessagePackObject]
+public sealed record SaveCheckpoint([property: Key(0)] string Path, [property: Key(1)] IReadOnlyDictionary<string, string> Meta) : IDbpMessage;
+
+/// <summary>Server → coordinator: the checkpoint is on disk, or why not.</summary>
+[MessagePackObject]
+public sealed record CheckpointSaved([property: Key(0)] string Path, [property: Key(1)] long Step, [property: Key(2)] string? Error) : IDbpMessage;
+
+/// <summary>Anyone → server: how many duplicate and stale gradients it has ignored.</summary>
+[MessagePackObject]
+public sealed record GetCounters : IDbpMessage
+{
+    public static readonly GetCounters Instance = new();
+}
+
+[MessagePackObject]
+public sealed record ServerCounters([property: Key(0)] long Version, [property: Key(1)] long Step, [property: Key(2)] long Duplicates, [property: Key(3)] long Stale) : IDbpMessage;

@@ -1,0 +1,6 @@
+namespace DistributedBackprop.Cli.Demo;
+
+public static partial class NetworkSections
+{
+    public static void Regression(DemoContext c) => throw new NotImplementedException("regression: in progress");
+}
