@@ -16,6 +16,7 @@ namespace DistributedBackprop.Cli
             Demo.DemoCommand.Create(),
             GradCommand.Create(),
             GraphCommand.Create(),
+            TrainCommand.Create(),
         };
 
         /// <summary>
@@ -39,6 +40,8 @@ namespace DistributedBackprop.Cli
                 var (code, message) = e switch
                 {
                     UsageException or ParseException or UnboundVariableException or ShapeException => (2, e.Message),
+                    DistributedBackprop.Data.DataException or DistributedBackprop.Nn.CheckpointException => (2, e.Message),
+                    DistributedBackprop.Training.TrainingDivergedException => (1, e.Message),
                     IOException or UnauthorizedAccessException => (1, e.Message),
                     _ => (1, $"internal error: {e.GetType().Name}: {e.Message}"),
                 };

@@ -6,17 +6,27 @@ namespace DistributedBackprop.Core;
 /// </summary>
 public sealed class Rng(ulong state)
 {
-    public Rng(int seed) : this(unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + 0x2545F4914F6CDD1DUL)) { }
+    /// <summary>Seeds go through SplitMix64's mixer, so seeds 0 and 1 give unrelated streams, not one stream shifted by a step.</summary>
+    public Rng(int seed) : this(Mix(unchecked((ulong)seed + 0x9E3779B97F4A7C15UL))) { }
 
-    public ulong State { get; private set; } = state;
-
-    public ulong NextUInt64()
+    /// <summary>An independent stream for one purpose ("data", "init", ...) of a run's seed.</summary>
+    public static Rng For(int seed, string purpose)
     {
-        ulong z = State += 0x9E3779B97F4A7C15UL;
+        ulong h = 14695981039346656037UL; // FNV-1a: stable across runs and runtimes, unlike string.GetHashCode
+        foreach (char c in purpose) h = unchecked((h ^ c) * 1099511628211UL);
+        return new Rng(Mix(unchecked((ulong)seed + 0x9E3779B97F4A7C15UL)) ^ Mix(h));
+    }
+
+    private static ulong Mix(ulong z)
+    {
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
     }
+
+    public ulong State { get; private set; } = state;
+
+    public ulong NextUInt64() => Mix(State += 0x9E3779B97F4A7C15UL);
 
     /// <summary>Uniform in [0, 1), 53 random bits.</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));

@@ -47,7 +47,7 @@ public sealed record Sequential
     /// <summary>Seeded initialisation, layer by layer in order, each parameter uniform in its layer's bound.</summary>
     public Parameters<T> Init<T>(int seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var rng = new Rng(seed);
+        var rng = Rng.For(seed, "init");
         return new Parameters<T>(Parameters.Select(p =>
         {
             var data = new T[Shapes.Size(p.Shape)];

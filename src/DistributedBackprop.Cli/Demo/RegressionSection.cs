@@ -1,6 +1,20 @@
+using DistributedBackprop.Data;
+using DistributedBackprop.Nn;
+
 namespace DistributedBackprop.Cli.Demo;
 
 public static partial class NetworkSections
 {
-    public static void Regression(DemoContext c) => throw new NotImplementedException("regression: in progress");
+    /// <summary>The notebook's training from scratch: 200 points, 32-32 tanh, SGD lr 0.05, 6000 steps, loss every 600.</summary>
+    public static void Regression(DemoContext c)
+    {
+        c.Heading("regression: y = 4 sin(πx) cos(6πx²), a 1-32-32-1 tanh network, full-batch SGD (lr 0.05) on MSE");
+        var settings = RegressionJob.Settings(200, [32, 32], "tanh", new Sgd(0.05), 6000, 64, c.Seed);
+        var data = NotebookRegression.Create(200, c.Seed);
+        c.Wrote("regression-data.png", path => Plots.Regression(path, data.Inputs.Data, data.Targets.Data));
+        c.Out.WriteLine(settings.Objective.Model);
+        var result = RegressionJob.Run(settings, data, 600, json: false, c.Out);
+        c.Wrote("regression-fit.png", path => RegressionJob.PlotFit(path, settings, data, result.Final.Parameters));
+        c.Wrote("regression-loss.png", path => RegressionJob.PlotLoss(path, result.History));
+    }
 }

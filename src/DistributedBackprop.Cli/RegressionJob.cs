@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DistributedBackprop.Core;
+using DistributedBackprop.Data;
+using DistributedBackprop.Nn;
+using DistributedBackprop.Training;
+
+namespace DistributedBackprop.Cli;
+
+/// <summary>The notebook's regression as one job: train, print the `iter, loss` table, and draw the pictures.</summary>
+public static class RegressionJob
+{
+    public sealed record Result(TrainingState Final, double FinalLoss, double Seconds, List<StepLog> History);
+
+    public static TrainingSettings Settings(int samples, int[] hidden, string activation, Optimizer optimizer, long steps, int microShard, int seed)
+    {
+        var model = Sequential.Mlp(1, hidden, 1, activation);
+        return new TrainingSettings(new Objective(model, LossKind.Mse), optimizer, new Batches(samples, samples, Shuffle: false, seed), steps, microShard, seed);
+    }
+
+    public static Result Run(TrainingSettings settings, Dataset data, long logEvery, bool json, TextWriter output)
+    {
+        if (!json) output.WriteLine("iter,\tloss");
+        var history = new List<StepLog>();
+        var clock = Stopwatch.StartNew();
+        var final = new Trainer(settings, data).Run(TrainingState.Start(settings), settings.Steps, (log, _) =>
+        {
+            history.Add(log);
+            if (!json && log.Step % logEvery == 0) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{log.Step},\t{log.Loss:F2}"));
+        });
+        var result = new Result(final, history[^1].Loss, clock.Elapsed.TotalSeconds, history);
+        var hash = final.Parameters.Hash();
+        if (json)
+        {
+            output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["final_loss"] = Math.Round(result.FinalLoss, 6), ["steps"] = settings.Steps, ["seconds"] = Math.Round(result.Seconds, 4),
+                ["us_per_step"] = Math.Round(result.Seconds / settings.Steps * 1e6, 2), ["param_hash"] = hash,
+            }));
+        }
+        else
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"final loss {result.FinalLoss:F4} after {settings.Steps} steps in {result.Seconds:F2} s ({result.Seconds / settings.Steps * 1e6:F1} µs a step)"));
+            output.WriteLine($"param_hash {hash}");
+        }
+        return result;
+    }
+
+    /// <summary>The data and the fitted curve on a 50-point grid over [0, 1], as the notebook plots them.</summary>
+    public static void PlotFit(string path, TrainingSettings settings, Dataset data, Parameters<float> parameters)
+    {
+        const int points = 50;
+        var grid = Enumerable.Range(0, points).Select(i => i / (float)(points - 1)).ToArray();
+        var bindings = parameters.ToBindings();
+        bindings[settings.Objective.X.Name] = Tensor<float>.FromArray(grid, points, 1);
+        var fit = Backprop.Evaluate(settings.Objective.Prediction, bindings);
+        Plots.Regression(path, data.Inputs.Data, data.Targets.Data, grid, fit.Data);
+    }
+
+    public static void PlotLoss(string path, List<StepLog> history) =>
+        Plots.LossCurve(path, history.Select(h => h.Step).ToArray(), history.Select(h => h.Loss).ToArray());
+}

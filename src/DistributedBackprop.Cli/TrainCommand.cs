@@ -1,0 +1,57 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DistributedBackprop.Data;
+using DistributedBackprop.Nn;
+using DistributedBackprop.Training;
+
+namespace DistributedBackprop.Cli;
+
+/// <summary><c>dbp train regression|fashion-mnist</c>.</summary>
+public static class TrainCommand
+{
+    public static Command Create() => new("train", "Train a network: the notebook's regression, or Fashion-MNIST")
+    {
+        Regression(),
+    };
+
+    private static Command Regression()
+    {
+        var common = new TrainOptions();
+        var samples = new Option<int>("--samples") { Description = "number of (x, y) points", DefaultValueFactory = _ => 200 };
+        var hidden = new Option<string>("--hidden") { Description = "hidden layer widths", DefaultValueFactory = _ => "32,32" };
+        var activation = new Option<string>("--activation") { Description = "tanh, sigmoid or relu", DefaultValueFactory = _ => "tanh" };
+        var lr = new Option<double>("--lr") { Description = "learning rate", DefaultValueFactory = _ => 0.05 };
+        var steps = new Option<long>("--steps") { Description = "full-batch SGD steps", DefaultValueFactory = _ => 6000 };
+        var logEvery = new Option<long>("--log-every") { Description = "print the loss every this many steps", DefaultValueFactory = _ => 600 };
+        var plot = new Option<string?>("--plot") { Description = "write the data and the fitted curve to this PNG" };
+        var command = new Command("regression", "The notebook's regression: y = 4 sin(πx) cos(6πx²) on [0, 1), an MLP fitted by full-batch gradient descent on MSE")
+        {
+            samples, hidden, activation, lr, steps, logEvery, plot,
+        };
+        common.AddTo(command);
+        command.SetAction(r =>
+        {
+            TrainOptions.Positive("--samples", r.GetValue(samples));
+            TrainOptions.Positive("--steps", r.GetValue(steps));
+            TrainOptions.Positive("--log-every", r.GetValue(logEvery));
+            TrainOptions.Positive("--micro-shard", r.GetValue(common.MicroShard));
+            var widths = TrainOptions.Widths("--hidden", r.GetValue(hidden)!);
+            if (r.GetValue(activation) is not ("tanh" or "sigmoid" or "relu"))
+                throw new UsageException($"--activation: unknown '{r.GetValue(activation)}' (tanh, sigmoid or relu)");
+            int seed = r.GetValue(common.Seed);
+            var settings = RegressionJob.Settings(r.GetValue(samples), widths, r.GetValue(activation)!, common.MakeOptimizer(r, r.GetValue(lr)),
+                r.GetValue(steps), r.GetValue(common.MicroShard), seed);
+            var data = NotebookRegression.Create(r.GetValue(samples), seed);
+            var result = RegressionJob.Run(settings, data, r.GetValue(logEvery), r.GetValue(common.Json), Console.Out);
+            if (r.GetValue(plot) is string path)
+            {
+                RegressionJob.PlotFit(path, settings, data, result.Final.Parameters);
+                if (!r.GetValue(common.Json)) Console.WriteLine($"wrote {path}");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

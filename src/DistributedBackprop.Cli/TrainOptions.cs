@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Globalization;
+using DistributedBackprop.Nn;
+
+namespace DistributedBackprop.Cli;
+
+/// <summary>The flags every <c>dbp train</c> task shares, and their checks.</summary>
+public sealed class TrainOptions
+{
+    public readonly Option<string> Optimizer = new("--optimizer") { Description = "sgd, momentum, nesterov or adam", DefaultValueFactory = _ => "sgd" };
+    public readonly Option<double> Momentum = new("--momentum") { Description = "momentum for momentum and nesterov", DefaultValueFactory = _ => 0.9 };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => 0.0 };
+    public readonly Option<int> MicroShard = new("--micro-shard") { Description = "examples per micro-shard: the unit of work whose gradients are summed in order (results depend on it, not on --workers)", DefaultValueFactory = _ => 64 };
+    public readonly Option<int> Seed = new("--seed") { Description = "seed for the data, its order and the initial weights", DefaultValueFactory = _ => 0 };
+    public readonly Option<bool> Json = new("--json") { Description = "machine-readable JSON lines instead of the table" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { Optimizer, Momentum, WeightDecay, MicroShard, Seed, Json }) command.Options.Add(o);
+    }
+
+    public static Optimizer MakeOptimizer(string kind, double lr, double momentum, double weightDecay)
+    {
+        Positive("--lr", lr);
+        if (!double.IsFinite(momentum) || momentum < 0 || momentum >= 1) throw new UsageException($"--momentum must be in [0, 1), not {momentum}");
+        if (!double.IsFinite(weightDecay) || weightDecay < 0) throw new UsageException($"--weight-decay must be 0 or more, not {weightDecay}");
+        return kind switch
+        {
+            "sgd" => new Sgd(lr, WeightDecay: weightDecay),
+            "momentum" => new Sgd(lr, momentum, WeightDecay: weightDecay),
+            "nesterov" => new Sgd(lr, momentum, Nesterov: true, WeightDecay: weightDecay),
+            "adam" => new Adam(lr, WeightDecay: weightDecay),
+            _ => throw new UsageException($"--optimizer: unknown '{kind}' (sgd, momentum, nesterov or adam)"),
+        };
+    }
+
+    public Optimizer MakeOptimizer(ParseResult r, double lr) => MakeOptimizer(r.GetValue(Optimizer)!, lr, r.GetValue(Momentum), r.GetValue(WeightDecay));
+
+    public static void Positive(string flag, double value)
+    {
+        if (!double.IsFinite(value) || value <= 0) throw new UsageException($"{flag} must be a positive number, not {value.ToString(CultureInfo.InvariantCulture)}");
+    }
+
+    public static void Positive(string flag, long value)
+    {
+        if (value <= 0) throw new UsageException($"{flag} must be positive, not {value}");
+    }
+
+    /// <summary>"32,32" as layer widths.</summary>
+    public static int[] Widths(string flag, string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var widths = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out widths[i]) || widths[i] <= 0)
+                throw new UsageException($"{flag}: '{parts[i]}' is not a positive whole number (e.g. {flag} 32,32)");
+        return widths;
+    }
+}

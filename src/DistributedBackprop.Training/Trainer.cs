@@ -1,0 +1,63 @@
+using DistributedBackprop.Core;
+using DistributedBackprop.Data;
+using DistributedBackprop.Nn;
+
+namespace DistributedBackprop.Training;
+
+/// <summary>
+/// The single-process training loop: each step's batch is cut into micro-shards, their gradient sums are
+/// added in shard order and divided by the batch size, then the optimizer steps — the same arithmetic, in the
+/// same order, as the distributed trainer, so both end with the same parameters.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly TrainingSettings _settings;
+    private readonly Dataset _data;
+    private readonly ShardGradient _shard;
+    private readonly GradientAccumulator _accumulator;
+    private readonly Dictionary<int, (float[] X, float[] Y)> _buffers = [];
+
+    public Trainer(TrainingSettings settings, Dataset data)
+    {
+        _settings = settings;
+        _data = data;
+        _shard = new ShardGradient(settings.Objective);
+        _accumulator = new GradientAccumulator(settings.Objective.Model.Parameters.Select(p => (p.Name, p.Shape)));
+    }
+
+    /// <summary>Runs from <paramref name="state"/> until step <paramref name="until"/>, calling <paramref name="onStep"/> after each.</summary>
+    public TrainingState Run(TrainingState state, long until, Action<StepLog, TrainingState>? onStep = null)
+    {
+        var parameters = state.Parameters;
+        var optimizer = state.Optimizer;
+        for (long step = state.Step; step < until; step++)
+        {
+            double loss = Accumulate(parameters, _settings.Batches.For(step));
+            if (!_accumulator.IsFinite) throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
+            (parameters, optimizer) = _settings.Optimizer.Step(parameters, _accumulator.Mean(), optimizer);
+            onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss), new TrainingState(parameters, optimizer, step + 1));
+        }
+        return new TrainingState(parameters, optimizer, until);
+    }
+
+    /// <summary>Adds up the batch's micro-shards in order; returns the batch's mean loss.</summary>
+    private double Accumulate(Parameters<float> parameters, int[] batch)
+    {
+        _accumulator.Reset();
+        foreach (var (start, count) in Batches.MicroShards(batch.Length, _settings.MicroShard))
+        {
+            var (x, y) = Buffers(count);
+            _data.Gather(batch.AsSpan(start, count), x, y);
+            double lossSum = _shard.Run(parameters, new Tensor<float>(x, [count, .. _data.InputShape]), new Tensor<float>(y, [count, .. _data.TargetShape]));
+            _accumulator.Add(_shard.Gradient, lossSum, count);
+        }
+        return _accumulator.MeanLoss;
+    }
+
+    private (float[] X, float[] Y) Buffers(int count)
+    {
+        if (!_buffers.TryGetValue(count, out var b))
+            _buffers[count] = b = (new float[count * _data.InputSize], new float[count * _data.TargetSize]);
+        return b;
+    }
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+
+namespace DistributedBackprop.Cli.Tests;
+
+[Collection("console")]
+public class TrainCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dbp-train-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static JsonElement Json(DbpRunner.Result r)
+    {
+        Assert.True(r.ExitCode == 0, r.Err);
+        return JsonDocument.Parse(r.LastLine).RootElement;
+    }
+
+    [Fact]
+    public void Regression_prints_the_notebooks_table_and_the_hash()
+    {
+        var r = DbpRunner.Run("train", "regression", "--steps", "120", "--log-every", "40");
+        Assert.Equal(0, r.ExitCode);
+        var lines = r.Out.Split('\n');
+        Assert.Equal("iter,\tloss", lines[0]);
+        Assert.StartsWith("0,\t", lines[1]);
+        Assert.StartsWith("40,\t", lines[2]);
+        Assert.StartsWith("80,\t", lines[3]);
+        Assert.Matches("^param_hash [0-9a-f]{64}$", lines.Single(l => l.StartsWith("param_hash")));
+    }
+
+    [Fact]
+    public void Regression_json_is_one_line_that_is_the_same_for_the_same_seed()
+    {
+        var a = Json(DbpRunner.Run("train", "regression", "--steps", "30", "--json"));
+        var b = Json(DbpRunner.Run("train", "regression", "--steps", "30", "--json"));
+        var c = Json(DbpRunner.Run("train", "regression", "--steps", "30", "--json", "--seed", "1"));
+        foreach (var key in new[] { "final_loss", "steps", "seconds", "us_per_step", "param_hash" }) Assert.True(a.TryGetProperty(key, out _), key);
+        Assert.Equal(30, a.GetProperty("steps").GetInt32());
+        Assert.Equal(a.GetProperty("param_hash").GetString(), b.GetProperty("param_hash").GetString());
+        Assert.NotEqual(a.GetProperty("param_hash").GetString(), c.GetProperty("param_hash").GetString());
+    }
+
+    [Fact]
+    public void Regression_plot_is_a_png()
+    {
+        var path = Path.Combine(_dir, "fit.png");
+        var r = DbpRunner.Run("train", "regression", "--steps", "5", "--plot", path);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, File.ReadAllBytes(path)[..4]);
+    }
+
+    [Theory]
+    [InlineData("--samples must be positive", "--samples", "0")]
+    [InlineData("--steps must be positive", "--steps", "-5")]
+    [InlineData("--lr must be a positive number", "--lr", "0")]
+    [InlineData("'abc'", "--lr", "abc")]
+    [InlineData("--hidden: 'x' is not a positive whole number", "--hidden", "32,x")]
+    [InlineData("--hidden: '0' is not a positive whole number", "--hidden", "0")]
+    [InlineData("--activation: unknown 'swish'", "--activation", "swish")]
+    [InlineData("--optimizer: unknown 'rmsprop'", "--optimizer", "rmsprop")]
+    [InlineData("--micro-shard must be positive", "--micro-shard", "0")]
+    [InlineData("--momentum must be in [0, 1)", "--optimizer", "momentum", "--momentum", "1.5")]
+    public void Impossible_hyper_parameters_are_one_line_errors(string expected, params string[] args)
+    {
+        var r = DbpRunner.Run(["train", "regression", .. args]);
+        DbpRunner.AssertOneLineError(r, expected);
+    }
+
+    [Fact]
+    public void An_unwritable_plot_leaves_nothing_behind()
+    {
+        var r = DbpRunner.Run("train", "regression", "--steps", "2", "--plot", Path.Combine(_dir, "no", "fit.png"));
+        DbpRunner.AssertOneLineError(r, "does not exist");
+        Assert.Empty(Directory.GetFileSystemEntries(_dir));
+    }
+}
