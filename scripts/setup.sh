@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages dbp uses, where they are missing and this user may install them:
 # OpenBLAS (fast matrix products; without it dbp falls back to managed code and says so) and Graphviz
-# (renders graph pictures to SVG/PNG; without it dbp writes DOT text only).
+# (renders graph pictures to SVG/PNG; without it dbp writes DOT text only), and DejaVu fonts (the plots'
+# text; the Skia build ScottPlot uses reads font files directly, and without any draws no text at all).
 set -euo pipefail
-packages=(libopenblas0 graphviz)
+packages=(libopenblas0 graphviz fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

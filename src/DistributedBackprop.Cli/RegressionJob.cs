@@ -19,30 +19,34 @@ public static class RegressionJob
         return new TrainingSettings(new Objective(model, LossKind.Mse), optimizer, new Batches(samples, samples, Shuffle: false, seed), steps, microShard, seed);
     }
 
-    public static Result Run(TrainingSettings settings, Dataset data, long logEvery, bool json, TextWriter output)
+    public static Result Run(TrainingSettings settings, ITrainingEngine engine, TrainingState start, long logEvery, bool json, TextWriter output, int? workers = null)
     {
         if (!json) output.WriteLine("iter,\tloss");
         var history = new List<StepLog>();
         var clock = Stopwatch.StartNew();
-        var final = new Trainer(settings, data).Run(TrainingState.Start(settings), settings.Steps, (log, _) =>
+        var final = engine.Run(start, settings.Steps, (log, _) =>
         {
             history.Add(log);
             if (!json && log.Step % logEvery == 0) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{log.Step},\t{log.Loss:F2}"));
         });
+        if (history.Count == 0) throw new UsageException($"the checkpoint is already at step {start.Step}: nothing to do for --steps {settings.Steps}");
         var result = new Result(final, history[^1].Loss, clock.Elapsed.TotalSeconds, history);
+        long steps = history.Count;
         var hash = final.Parameters.Hash();
         if (json)
         {
-            output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            var line = new Dictionary<string, object>
             {
                 ["final_loss"] = Math.Round(result.FinalLoss, 6), ["steps"] = settings.Steps, ["seconds"] = Math.Round(result.Seconds, 4),
-                ["us_per_step"] = Math.Round(result.Seconds / settings.Steps * 1e6, 2), ["param_hash"] = hash,
-            }));
+                ["us_per_step"] = Math.Round(result.Seconds / steps * 1e6, 2), ["param_hash"] = hash,
+            };
+            if (workers is int w) line["workers"] = w;
+            output.WriteLine(JsonSerializer.Serialize(line));
         }
         else
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"final loss {result.FinalLoss:F4} after {settings.Steps} steps in {result.Seconds:F2} s ({result.Seconds / settings.Steps * 1e6:F1} µs a step)"));
+                $"final loss {result.FinalLoss:F4} after {settings.Steps} steps in {result.Seconds:F2} s ({result.Seconds / steps * 1e6:F1} µs a step)"));
             output.WriteLine($"param_hash {hash}");
         }
         return result;

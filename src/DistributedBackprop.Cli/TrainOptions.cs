@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using DistributedBackprop.Nn;
+using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Cli;
 
@@ -13,10 +14,31 @@ public sealed class TrainOptions
     public readonly Option<int> MicroShard = new("--micro-shard") { Description = "examples per micro-shard: the unit of work whose gradients are summed in order (results depend on it, not on --workers)", DefaultValueFactory = _ => 64 };
     public readonly Option<int> Seed = new("--seed") { Description = "seed for the data, its order and the initial weights", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Json = new("--json") { Description = "machine-readable JSON lines instead of the table" };
+    public readonly Option<string?> Checkpoint = new("--checkpoint") { Description = "folder for checkpoint.dbp (parameters, optimizer state, data cursor), replaced atomically" };
+    public readonly Option<long> CheckpointEvery = new("--checkpoint-every") { Description = "write the checkpoint every this many steps (and at the end)", DefaultValueFactory = _ => 100 };
+    public readonly Option<bool> Resume = new("--resume") { Description = "continue from the checkpoint in --checkpoint, if there is one" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Optimizer, Momentum, WeightDecay, MicroShard, Seed, Json }) command.Options.Add(o);
+        foreach (var o in new Option[] { Optimizer, Momentum, WeightDecay, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume }) command.Options.Add(o);
+    }
+
+    /// <summary>The checkpoint policy and the state to start from (a resumed one, or a fresh one).</summary>
+    public (CheckpointPolicy? Policy, TrainingState Start) Checkpointing(ParseResult r, TrainingSettings settings)
+    {
+        var folder = r.GetValue(Checkpoint);
+        if (folder is null)
+        {
+            if (r.GetValue(Resume)) throw new UsageException("--resume needs --checkpoint DIR");
+            return (null, TrainingState.Start(settings));
+        }
+        Positive("--checkpoint-every", r.GetValue(CheckpointEvery));
+        try { Directory.CreateDirectory(folder); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new IOException($"cannot create checkpoint folder {folder}: {e.Message}"); }
+        var policy = new CheckpointPolicy(folder, r.GetValue(CheckpointEvery));
+        if (!r.GetValue(Resume) && File.Exists(policy.File))
+            throw new UsageException($"{policy.File} exists: pass --resume to continue from it, or choose another --checkpoint folder");
+        return (policy, (r.GetValue(Resume) ? policy.Load(settings) : null) ?? TrainingState.Start(settings));
     }
 
     public static Optimizer MakeOptimizer(string kind, double lr, double momentum, double weightDecay)

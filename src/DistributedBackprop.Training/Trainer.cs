@@ -9,7 +9,7 @@ namespace DistributedBackprop.Training;
 /// added in shard order and divided by the batch size, then the optimizer steps — the same arithmetic, in the
 /// same order, as the distributed trainer, so both end with the same parameters.
 /// </summary>
-public sealed class Trainer
+public sealed class Trainer : ITrainingEngine
 {
     private readonly TrainingSettings _settings;
     private readonly Dataset _data;
@@ -17,8 +17,11 @@ public sealed class Trainer
     private readonly GradientAccumulator _accumulator;
     private readonly Dictionary<int, (float[] X, float[] Y)> _buffers = [];
 
-    public Trainer(TrainingSettings settings, Dataset data)
+    private readonly CheckpointPolicy? _checkpoint;
+
+    public Trainer(TrainingSettings settings, Dataset data, CheckpointPolicy? checkpoint = null)
     {
+        _checkpoint = checkpoint;
         _settings = settings;
         _data = data;
         _shard = new ShardGradient(settings.Objective);
@@ -35,7 +38,9 @@ public sealed class Trainer
             double loss = Accumulate(parameters, _settings.Batches.For(step));
             if (!_accumulator.IsFinite) throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
             (parameters, optimizer) = _settings.Optimizer.Step(parameters, _accumulator.Mean(), optimizer);
-            onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss), new TrainingState(parameters, optimizer, step + 1));
+            var after = new TrainingState(parameters, optimizer, step + 1);
+            if (_checkpoint?.Due(step + 1, until) == true) _checkpoint.Save(_settings, after);
+            onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss), after);
         }
         return new TrainingState(parameters, optimizer, until);
     }

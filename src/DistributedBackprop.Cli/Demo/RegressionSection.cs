@@ -13,7 +13,7 @@ public static partial class NetworkSections
         var data = NotebookRegression.Create(200, c.Seed);
         c.Wrote("regression-data.png", path => Plots.Regression(path, data.Inputs.Data, data.Targets.Data));
         c.Out.WriteLine(settings.Objective.Model);
-        var result = RegressionJob.Run(settings, data, 600, json: false, c.Out);
+        var result = RegressionJob.Run(settings, new Training.Trainer(settings, data), Training.TrainingState.Start(settings), 600, json: false, c.Out);
         c.Wrote("regression-fit.png", path => RegressionJob.PlotFit(path, settings, data, result.Final.Parameters));
         c.Wrote("regression-loss.png", path => RegressionJob.PlotLoss(path, result.History));
     }

@@ -1,0 +1,45 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using DistributedBackprop.Nn;
+
+namespace DistributedBackprop.Training;
+
+/// <summary>
+/// Where and how often a run writes its checkpoint (one file, replaced atomically), and how it resumes.
+/// A checkpoint records the settings' fingerprint: resuming under other settings would silently compute
+/// something else, so it is refused.
+/// </summary>
+public sealed record CheckpointPolicy(string Folder, long Every)
+{
+    public string File => Path.Combine(Folder, "checkpoint.dbp");
+
+    /// <summary>Everything that decides the numbers except the number of steps (a resumed run may go further).</summary>
+    public static string Fingerprint(TrainingSettings s)
+    {
+        var text = $"{s.Objective.Model}|{s.Objective.Loss}|{s.Optimizer}|{s.Batches}|{s.MicroShard}|{s.Seed}";
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+    }
+
+    public bool Due(long nextStep, long until) => nextStep % Every == 0 || nextStep == until;
+
+    public void Save(TrainingSettings settings, TrainingState state) =>
+        new Checkpoint(state.Parameters, settings.Optimizer.Kind, state.Optimizer, new Dictionary<string, string>
+        {
+            ["next_step"] = state.Step.ToString(CultureInfo.InvariantCulture),
+            ["settings"] = Fingerprint(settings),
+        }).Save(File);
+
+    /// <summary>The saved state, or null when there is no checkpoint yet.</summary>
+    public TrainingState? Load(TrainingSettings settings)
+    {
+        if (!System.IO.File.Exists(File)) return null;
+        var c = Checkpoint.Load(File);
+        if (c.MetaOr("settings", "") != Fingerprint(settings))
+            throw new CheckpointException($"{File}: written by a run with other settings (model, optimizer, data, seed or micro-shard); resume with the same flags");
+        var expected = settings.Objective.Model.Parameters.Select(p => (p.Name, string.Join(",", p.Shape)));
+        var found = c.Parameters.Select(p => (p.Name, string.Join(",", p.Value.Shape.ToArray())));
+        if (!expected.SequenceEqual(found)) throw new CheckpointException($"{File}: its parameters do not fit this model");
+        return new TrainingState(c.Parameters, c.Optimizer, c.MetaLong("next_step"));
+    }
+}

@@ -1,0 +1,11 @@
+namespace DistributedBackprop.Training;
+
+/// <summary>
+/// Something that takes training steps: the single-process <see cref="Trainer"/>, or actors in one process or
+/// across a cluster. All of them compute the same steps the same way, so they end with the same parameters.
+/// </summary>
+public interface ITrainingEngine
+{
+    /// <summary>Runs from <paramref name="state"/> until step <paramref name="until"/>, calling <paramref name="onStep"/> after each step with the state after it.</summary>
+    TrainingState Run(TrainingState state, long until, Action<StepLog, TrainingState>? onStep = null);
+}
