@@ -40,6 +40,9 @@ public static unsafe class Blas
             if (NativeLibrary.TryGetExport(lib, "openblas_set_num_threads", out var t))
                 SetNumThreads = (delegate* unmanaged<int, void>)t;
             Provider = "OpenBLAS";
+            // One thread: OpenBLAS splits a product's sums differently with more threads, and the trainer
+            // promises the same bits for any number of workers; workers are the parallelism.
+            SetThreads(1);
             return;
         }
         FallbackReason = "libopenblas.so.0 not found (install Debian's libopenblas0)";

@@ -49,34 +49,48 @@ public static partial class Op
 
     public sealed record Tanh(Expr X) : Unary(X)
     {
-        internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y) => TP.Tanh<T>(x[0].Buffer, y.Buffer);
-        internal override Expr?[] Backward(Expr g) => [g * (1.0 - new PowConst(this, 2))];
+        internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y) => Activations.Tanh<T>(x[0].Buffer, y.Buffer);
+        internal override Expr?[] Backward(Expr g) => [new TanhGrad(g, this)];
         public override string BackwardName => "TanhBackward0";
     }
 
     public sealed record Sigmoid(Expr X) : Unary(X)
     {
-        internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y) => TP.Sigmoid<T>(x[0].Buffer, y.Buffer);
-        internal override Expr?[] Backward(Expr g) => [g * (this * (1.0 - this))];
+        internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y) => Activations.Sigmoid<T>(x[0].Buffer, y.Buffer);
+        internal override Expr?[] Backward(Expr g) => [new SigmoidGrad(g, this)];
         public override string BackwardName => "SigmoidBackward0";
     }
 
     public sealed record Relu(Expr X) : Unary(X)
     {
         internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y) => TP.Max(x[0].Buffer, T.Zero, y.Buffer);
-        internal override Expr?[] Backward(Expr g) => [g * new Step(X)];
+        internal override Expr?[] Backward(Expr g) => [new ReluGrad(g, X)];
         public override string BackwardName => "ReluBackward0";
     }
 
-    /// <summary>Heaviside step, 1 where x &gt; 0: ReLU's derivative, itself with zero gradient.</summary>
-    public sealed record Step(Expr X) : Unary(X)
+    // The activations' backward rules as single passes (one op instead of three), themselves differentiable.
+
+    /// <summary>tanh's backward: g (1 - y²) where y = tanh(x).</summary>
+    public sealed record TanhGrad(Expr G, Expr Y) : Binary(G, Y)
     {
-        internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y)
-        {
-            var src = x[0].Buffer;
-            for (int i = 0; i < src.Length; i++) y.Buffer[i] = src[i] > T.Zero ? T.One : T.Zero;
-        }
-        internal override Expr?[] Backward(Expr g) => [null];
-        public override string BackwardName => "GtBackward0";
+        internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y) => Fused.TanhGrad<T>(x[0].Buffer, x[1].Buffer, y.Buffer);
+        internal override Expr?[] Backward(Expr g) => [new TanhGrad(g, Y), new SumLike(-2.0 * g * G * Y, Y)];
+        public override string BackwardName => "TanhBackwardBackward0";
+    }
+
+    /// <summary>sigmoid's backward: g s (1 - s) where s = sigmoid(x).</summary>
+    public sealed record SigmoidGrad(Expr G, Expr S) : Binary(G, S)
+    {
+        internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y) => Fused.SigmoidGrad<T>(x[0].Buffer, x[1].Buffer, y.Buffer);
+        internal override Expr?[] Backward(Expr g) => [new SigmoidGrad(g, S), new SumLike(g * G * (1.0 - 2.0 * S), S)];
+        public override string BackwardName => "SigmoidBackwardBackward0";
+    }
+
+    /// <summary>ReLU's backward: g where x &gt; 0, else 0. Its own derivative in g is itself; in x, zero.</summary>
+    public sealed record ReluGrad(Expr G, Expr X) : Binary(G, X)
+    {
+        internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y) => Fused.ReluGrad<T>(x[0].Buffer, x[1].Buffer, y.Buffer);
+        internal override Expr?[] Backward(Expr g) => [new ReluGrad(g, X), null];
+        public override string BackwardName => "ThresholdBackwardBackward0";
     }
 }

@@ -56,13 +56,16 @@ public sealed class GradientAccumulator
     /// <summary>The minibatch's mean gradient, as fresh tensors (the accumulator's buffers are reused for the next step).</summary>
     public Parameters<float> Mean()
     {
+        var mean = new Parameters<float>(_names.Select((name, i) => (name, Tensor<float>.Zeros(_shapes[i]))));
+        MeanInto(mean);
+        return mean;
+    }
+
+    /// <summary>Writes the mean gradient into tensors the caller owns, in parameter order.</summary>
+    public void MeanInto(Parameters<float> destination)
+    {
         if (Count == 0) throw new InvalidOperationException("no examples were accumulated");
-        return new Parameters<float>(_names.Select((name, i) =>
-        {
-            var mean = new float[_sums[i].Length];
-            TP.Divide(_sums[i], Count, mean);
-            return (name, new Tensor<float>(mean, _shapes[i]));
-        }));
+        for (int i = 0; i < _sums.Length; i++) TP.Divide(_sums[i], Count, destination[i].Value.Buffer);
     }
 
     public double MeanLoss => LossSum / Count;

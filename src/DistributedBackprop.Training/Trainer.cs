@@ -28,21 +28,28 @@ public sealed class Trainer : ITrainingEngine
         _accumulator = new GradientAccumulator(settings.Objective.Model.Parameters.Select(p => (p.Name, p.Shape)));
     }
 
-    /// <summary>Runs from <paramref name="state"/> until step <paramref name="until"/>, calling <paramref name="onStep"/> after each.</summary>
+    /// <summary>
+    /// Runs from <paramref name="state"/> until step <paramref name="until"/>, calling <paramref name="onStep"/>
+    /// after each. The loop steps its own copies of the parameters in place, so a step allocates next to
+    /// nothing: <paramref name="state"/> is never changed, and the state handed to <paramref name="onStep"/> is
+    /// a view that the next step overwrites (read or save it during the call).
+    /// </summary>
     public TrainingState Run(TrainingState state, long until, Action<StepLog, TrainingState>? onStep = null)
     {
-        var parameters = state.Parameters;
-        var optimizer = state.Optimizer;
+        var parameters = state.Parameters.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape]));
+        var optimizer = new OptimizerState<float>(state.Optimizer.Step, state.Optimizer.Slots.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape])));
+        var mean = parameters.Map((_, t) => Tensor<float>.Zeros([.. t.Shape]));
         for (long step = state.Step; step < until; step++)
         {
             double loss = Accumulate(parameters, _settings.Batches.For(step));
             if (!_accumulator.IsFinite) throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
-            (parameters, optimizer) = _settings.Optimizer.Step(parameters, _accumulator.Mean(), optimizer);
+            _accumulator.MeanInto(mean);
+            optimizer = _settings.Optimizer.StepInPlace(parameters, mean, optimizer);
             var after = new TrainingState(parameters, optimizer, step + 1);
             if (_checkpoint?.Due(step + 1, until) == true) _checkpoint.Save(_settings, after);
             onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss), after);
         }
-        return new TrainingState(parameters, optimizer, until);
+        return new TrainingState(parameters, optimizer, Math.Max(until, state.Step));
     }
 
     /// <summary>Adds up the batch's micro-shards in order; returns the batch's mean loss.</summary>

@@ -109,4 +109,20 @@ public class TensorTests
         Assert.Equal(Enumerable.Range(0, 50), p.Order());
         Assert.NotEqual(Enumerable.Range(0, 50), p);
     }
+
+    [Fact]
+    public void Float_tanh_and_sigmoid_stay_within_float_precision_of_the_exact_values()
+    {
+        var xs = Enumerable.Range(-4000, 8001).Select(i => i / 200.0).Concat([1e-30, -1e-30, 88, -88, 1000, -1000]).ToArray();
+        var x = Tensor<double>.FromArray(xs, xs.Length).Cast<float>();
+        var at = new Dictionary<string, Tensor<float>> { ["x"] = x };
+        var tanh = Backprop.Evaluate(Tanh(Variable("x")), at).ToArray();
+        var sigmoid = Backprop.Evaluate(Sigmoid(Variable("x")), at).ToArray();
+        for (int i = 0; i < xs.Length; i++)
+        {
+            double v = x.Data[i];
+            Assert.True(Math.Abs(tanh[i] - Math.Tanh(v)) < 3e-7, $"tanh({v}) = {tanh[i]}");
+            Assert.True(Math.Abs(sigmoid[i] - 1 / (1 + Math.Exp(-v))) < 3e-7, $"sigmoid({v}) = {sigmoid[i]}");
+        }
+    }
 }
