@@ -23,7 +23,7 @@ public sealed record ComputeShard([property: Key(0)] long Version, [property: Ke
 
 /// <summary>Worker → server: the gradient of the shard's summed loss, with the loss sum and example count.</summary>
 [MessagePackObject]
-public sealed record ShardGradient(
+public sealed record GradientShard(
     [property: Key(0)] long Version, [property: Key(1)] long Step, [property: Key(2)] int Shard,
     [property: Key(3)] int Count, [property: Key(4)] double LossSum, [property: Key(5)] NamedTensor[] Gradients) : IDbpMessage;
 
@@ -47,12 +47,18 @@ public sealed record WorkerReady([property: Key(0)] string Node) : IDbpMessage;
 [MessagePackObject]
 public sealed record JobDescription([property: Key(0)] string Task, [property: Key(1)] string SettingsJson) : IDbpMessage;
 
-/// <summary>Server → anyone who asks: the current parameters and version (for evaluation and checkpoints).</summary>
+/// <summary>Anyone → server: reply with a <see cref="StateSnapshot"/> of the parameters and optimizer state.</summary>
 [MessagePackObject]
-public sealed record GetParameters : IDbpMessage
+public sealed record GetState : IDbpMessage
 {
-    public static readonly GetParameters Instance = new();
+    public static readonly GetState Instance = new();
 }
+
+/// <summary>Server → asker: everything needed to go on training from here.</summary>
+[MessagePackObject]
+public sealed record StateSnapshot(
+    [property: Key(0)] long Version, [property: Key(1)] long Step, [property: Key(2)] NamedTensor[] Parameters,
+    [property: Key(3)] long OptimizerStep, [property: Key(4)] NamedTensor[] Slots) : IDbpMessage;
 
 /// <summary>Coordinator → server: write a checkpoint of the state after the last applied step, with this metadata.</summary>
 [MessagePackObject]

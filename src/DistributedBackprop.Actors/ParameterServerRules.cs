@@ -15,13 +15,13 @@ public sealed record ServerState(
     long Step,
     int ExpectedShards,
     int ExpectedExamples,
-    ImmutableSortedDictionary<int, ShardGradient> Received,
+    ImmutableSortedDictionary<int, GradientShard> Received,
     long Duplicates,
     long Stale,
     bool Stopped)
 {
     public static ServerState Start(Parameters<float> parameters, OptimizerState<float> optimizer, long version, long step) =>
-        new(parameters, optimizer, version, step, 0, 0, ImmutableSortedDictionary<int, ShardGradient>.Empty, 0, 0, false);
+        new(parameters, optimizer, version, step, 0, 0, ImmutableSortedDictionary<int, GradientShard>.Empty, 0, 0, false);
 
     public bool Begun => ExpectedShards > 0;
 }
@@ -40,10 +40,10 @@ public static class ParameterServerRules
         {
             BeginStep b when b.Step == s.Step && !s.Begun && b.Shards > 0 => TryApply(Begin(s, b), optimizer),
             BeginStep => (s with { Stale = s.Stale + 1 }, []),
-            ShardGradient g when g.Step != s.Step || g.Version != s.Version || g.Shard < 0 || (s.Begun && g.Shard >= s.ExpectedShards) =>
+            GradientShard g when g.Step != s.Step || g.Version != s.Version || g.Shard < 0 || (s.Begun && g.Shard >= s.ExpectedShards) =>
                 (s with { Stale = s.Stale + 1 }, []),
-            ShardGradient g when s.Received.ContainsKey(g.Shard) => (s with { Duplicates = s.Duplicates + 1 }, []),
-            ShardGradient g => TryApply(s with { Received = s.Received.Add(g.Shard, g) }, optimizer),
+            GradientShard g when s.Received.ContainsKey(g.Shard) => (s with { Duplicates = s.Duplicates + 1 }, []),
+            GradientShard g => TryApply(s with { Received = s.Received.Add(g.Shard, g) }, optimizer),
             _ => (s, []),
         };
 
@@ -75,9 +75,10 @@ public static class ParameterServerRules
         var next = s with
         {
             Parameters = parameters, Optimizer = optimizerState, Version = s.Version + 1, Step = s.Step + 1,
-            ExpectedShards = 0, ExpectedExamples = 0, Received = ImmutableSortedDictionary<int, ShardGradient>.Empty,
+            ExpectedShards = 0, ExpectedExamples = 0, Received = ImmutableSortedDictionary<int, GradientShard>.Empty,
         };
-        return (next, [new StepApplied(s.Step, next.Version, accumulator.MeanLoss), Update(next)]);
+        // The update first: the coordinator passes it on to the workers before it starts the next step.
+        return (next, [Update(next), new StepApplied(s.Step, next.Version, accumulator.MeanLoss)]);
     }
 
     public static ParameterUpdate Update(ServerState s) => new(s.Version, s.Parameters.Select(p => new NamedTensor(p.Name, p.Value)).ToArray());

@@ -35,7 +35,7 @@ public static class FashionJob
             using (var bar = new ProgressBar($"epoch {epoch + 1}", until - state.Step))
             {
                 long from = state.Step;
-                state = engine.Run(state, until, (log, _) =>
+                state = engine.Run(state, until, log =>
                 {
                     lossSum += log.Loss;
                     steps++;

@@ -24,7 +24,7 @@ public static class RegressionJob
         if (!json) output.WriteLine("iter,\tloss");
         var history = new List<StepLog>();
         var clock = Stopwatch.StartNew();
-        var final = engine.Run(start, settings.Steps, (log, _) =>
+        var final = engine.Run(start, settings.Steps, log =>
         {
             history.Add(log);
             if (!json && log.Step % logEvery == 0) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{log.Step},\t{log.Loss:F2}"));

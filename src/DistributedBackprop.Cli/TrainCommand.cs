@@ -42,7 +42,10 @@ public static class TrainCommand
                 r.GetValue(steps), r.GetValue(common.MicroShard), seed);
             var data = NotebookRegression.Create(r.GetValue(samples), seed);
             var (policy, start) = common.Checkpointing(r, settings);
-            var result = RegressionJob.Run(settings, new Trainer(settings, data, policy), start, r.GetValue(logEvery), r.GetValue(common.Json), Console.Out);
+            var engine = common.Engine(r, settings, data, policy);
+            RegressionJob.Result result;
+            try { result = RegressionJob.Run(settings, engine, start, r.GetValue(logEvery), r.GetValue(common.Json), Console.Out, r.GetValue(common.Workers)); }
+            finally { (engine as IDisposable)?.Dispose(); }
             if (r.GetValue(plot) is string path)
             {
                 RegressionJob.PlotFit(path, settings, data, result.Final.Parameters);
@@ -76,7 +79,9 @@ public static class TrainCommand
             var (train, test) = FashionMnist.Load(r.GetValue(data)!);
             var settings = FashionJob.Settings(widths, r.GetValue(batch), optimizer, r.GetValue(epochs), r.GetValue(common.MicroShard), r.GetValue(common.Seed), train.Count);
             var (policy, start) = common.Checkpointing(r, settings);
-            FashionJob.Run(settings, new Trainer(settings, train, policy), train, test, start, r.GetValue(common.Json), Console.Out);
+            var engine = common.Engine(r, settings, train, policy);
+            try { FashionJob.Run(settings, engine, train, test, start, r.GetValue(common.Json), Console.Out, r.GetValue(common.Workers)); }
+            finally { (engine as IDisposable)?.Dispose(); }
             return 0;
         });
         return command;

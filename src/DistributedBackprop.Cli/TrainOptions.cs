@@ -17,10 +17,19 @@ public sealed class TrainOptions
     public readonly Option<string?> Checkpoint = new("--checkpoint") { Description = "folder for checkpoint.dbp (parameters, optimizer state, data cursor), replaced atomically" };
     public readonly Option<long> CheckpointEvery = new("--checkpoint-every") { Description = "write the checkpoint every this many steps (and at the end)", DefaultValueFactory = _ => 100 };
     public readonly Option<bool> Resume = new("--resume") { Description = "continue from the checkpoint in --checkpoint, if there is one" };
+    public readonly Option<int> Workers = new("--workers") { Description = "worker actors in this process (0: the plain single-threaded loop); the result does not depend on it", DefaultValueFactory = _ => Environment.ProcessorCount };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Optimizer, Momentum, WeightDecay, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume }) command.Options.Add(o);
+        foreach (var o in new Option[] { Workers, Optimizer, Momentum, WeightDecay, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume }) command.Options.Add(o);
+    }
+
+    /// <summary>The engine the flags ask for: worker actors in this process, or the plain loop for --workers 0.</summary>
+    public ITrainingEngine Engine(ParseResult r, TrainingSettings settings, DistributedBackprop.Data.Dataset data, CheckpointPolicy? policy)
+    {
+        int workers = r.GetValue(Workers);
+        if (workers < 0) throw new UsageException($"--workers must be 0 or more, not {workers}");
+        return workers == 0 ? new Trainer(settings, data, policy) : new DistributedBackprop.Actors.LocalEngine(settings, data, workers, policy);
     }
 
     /// <summary>The checkpoint policy and the state to start from (a resumed one, or a fresh one).</summary>

@@ -6,6 +6,10 @@ namespace DistributedBackprop.Training;
 /// </summary>
 public interface ITrainingEngine
 {
-    /// <summary>Runs from <paramref name="state"/> until step <paramref name="until"/>, calling <paramref name="onStep"/> after each step with the state after it.</summary>
-    TrainingState Run(TrainingState state, long until, Action<StepLog, TrainingState>? onStep = null);
+    /// <summary>
+    /// Runs from <paramref name="state"/> (never changed) until step <paramref name="until"/>, calling
+    /// <paramref name="onStep"/> after each step, and returns the state reached. A step whose loss or gradient is
+    /// not finite is not applied: the run ends with <see cref="TrainingDivergedException"/>.
+    /// </summary>
+    TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null);
 }

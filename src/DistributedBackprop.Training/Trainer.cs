@@ -28,13 +28,8 @@ public sealed class Trainer : ITrainingEngine
         _accumulator = new GradientAccumulator(settings.Objective.Model.Parameters.Select(p => (p.Name, p.Shape)));
     }
 
-    /// <summary>
-    /// Runs from <paramref name="state"/> until step <paramref name="until"/>, calling <paramref name="onStep"/>
-    /// after each. The loop steps its own copies of the parameters in place, so a step allocates next to
-    /// nothing: <paramref name="state"/> is never changed, and the state handed to <paramref name="onStep"/> is
-    /// a view that the next step overwrites (read or save it during the call).
-    /// </summary>
-    public TrainingState Run(TrainingState state, long until, Action<StepLog, TrainingState>? onStep = null)
+    /// <summary>The loop steps its own copies of the parameters in place, so a step allocates next to nothing.</summary>
+    public TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null)
     {
         var parameters = state.Parameters.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape]));
         var optimizer = new OptimizerState<float>(state.Optimizer.Step, state.Optimizer.Slots.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape])));
@@ -47,7 +42,7 @@ public sealed class Trainer : ITrainingEngine
             optimizer = _settings.Optimizer.StepInPlace(parameters, mean, optimizer);
             var after = new TrainingState(parameters, optimizer, step + 1);
             if (_checkpoint?.Due(step + 1, until) == true) _checkpoint.Save(_settings, after);
-            onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss), after);
+            onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss));
         }
         return new TrainingState(parameters, optimizer, Math.Max(until, state.Step));
     }

@@ -15,7 +15,7 @@ public class ParameterServerRulesTests
         return ServerState.Start(p, Sgd.Init(p), version: 0, step: 1);
     }
 
-    internal static ShardGradient Shard(int shard, float w0, float w1, float b, int count = 2, long step = 1, long version = 0, double loss = 1) =>
+    internal static GradientShard Shard(int shard, float w0, float w1, float b, int count = 2, long step = 1, long version = 0, double loss = 1) =>
         new(version, step, shard, count, loss, [new NamedTensor("w", Tensor<float>.Vector(w0, w1)), new NamedTensor("b", Tensor<float>.Scalar(b))]);
 
     private static (ServerState, IReadOnlyList<IDbpMessage>) Feed(ServerState s, params IDbpMessage[] messages)
@@ -34,9 +34,9 @@ public class ParameterServerRulesTests
         Assert.Equal([0.5f, 1.5f], s.Parameters["w"].ToArray());
         Assert.Equal(-1f, s.Parameters["b"].Item());
         Assert.Equal((1L, 2L), (s.Version, s.Step));
-        var applied = Assert.IsType<StepApplied>(replies[0]);
+        Assert.Equal(1, Assert.IsType<ParameterUpdate>(replies[0]).Version);
+        var applied = Assert.IsType<StepApplied>(replies[1]);
         Assert.Equal(2.0, applied.Loss); // (3 + 5) / 4
-        Assert.Equal(1, Assert.IsType<ParameterUpdate>(replies[1]).Version);
     }
 
     [Fact]

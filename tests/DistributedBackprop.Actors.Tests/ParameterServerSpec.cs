@@ -17,8 +17,8 @@ public class ParameterServerSpec() : TestKit(ActorSystems.Local("akka.actor.seri
         coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         server.Tell(ParameterServerRulesTests.Shard(0, 2, 4, 6));
         server.Tell(ParameterServerRulesTests.Shard(0, 2, 4, 6)); // a late duplicate
-        Assert.Equal(1, coordinator.ExpectMsg<StepApplied>().Step);
         var update = coordinator.ExpectMsg<ParameterUpdate>();
+        Assert.Equal(1, coordinator.ExpectMsg<StepApplied>().Step);
         Assert.Equal([0.5f, 1.5f], update.Parameters.Single(p => p.Name == "w").Value.ToArray());
         coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         server.Tell(GetCounters.Instance, TestActor);

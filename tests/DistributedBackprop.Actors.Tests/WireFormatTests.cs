@@ -22,13 +22,14 @@ public class WireFormatTests : IDisposable
     {
         new ParameterUpdate(7, Tensors()),
         new ComputeShard(7, 3, 2, [5, 9, 1, 0]),
-        new ShardGradient(7, 3, 2, 4, 1.25, Tensors()),
+        new GradientShard(7, 3, 2, 4, 1.25, Tensors()),
         new BeginStep(3, 4, 256),
         new StepApplied(3, 8, 0.5),
         new StepRefused(3, "NaN"),
         new WorkerReady("node-1"),
         new JobDescription("regression", "{\"samples\":200}"),
-        GetParameters.Instance,
+        GetState.Instance,
+        new StateSnapshot(3, 4, Tensors(), 2, Tensors()),
         new SaveCheckpoint("/tmp/x.ckpt", new Dictionary<string, string> { ["cursor"] = "3" }),
         new CheckpointSaved("/tmp/x.ckpt", 3, null),
         GetCounters.Instance,
@@ -54,9 +55,10 @@ public class WireFormatTests : IDisposable
     private static string Describe(object m) => m switch
     {
         ParameterUpdate p => $"PU {p.Version} {Describe(p.Parameters)}",
-        ShardGradient g => $"SG {g.Version} {g.Step} {g.Shard} {g.Count} {g.LossSum:R} {Describe(g.Gradients)}",
+        GradientShard g => $"SG {g.Version} {g.Step} {g.Shard} {g.Count} {g.LossSum:R} {Describe(g.Gradients)}",
         ComputeShard c => $"CS {c.Version} {c.Step} {c.Shard} {string.Join(",", c.Examples)}",
         SaveCheckpoint s => $"SC {s.Path} {string.Join(",", s.Meta)}",
+        StateSnapshot s => $"SS {s.Version} {s.Step} {Describe(s.Parameters)} {s.OptimizerStep} {Describe(s.Slots)}",
         _ => m.ToString()!,
     };
 

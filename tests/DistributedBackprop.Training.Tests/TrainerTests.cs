@@ -16,7 +16,7 @@ public class TrainerTests
     {
         var s = Regression(300, optimizer: new Adam(0.01));
         var losses = new List<double>();
-        new Trainer(s, NotebookRegression.Create(200, 0)).Run(TrainingState.Start(s), s.Steps, (log, _) => losses.Add(log.Loss));
+        new Trainer(s, NotebookRegression.Create(200, 0)).Run(TrainingState.Start(s), s.Steps, log => losses.Add(log.Loss));
         Assert.Equal(300, losses.Count);
         Assert.True(losses[^1] < 0.5 * losses[0], $"loss {losses[0]} -> {losses[^1]}");
     }
@@ -69,11 +69,17 @@ public class TrainerTests
     {
         var s = Regression(100, optimizer: new Sgd(1e6));
         var data = NotebookRegression.Create(200, 0);
-        TrainingState? last = null;
-        var e = Assert.Throws<TrainingDivergedException>(() => new Trainer(s, data).Run(TrainingState.Start(s), 100, (_, st) => last = st));
-        Assert.Contains($"step {e.Step}", e.Message);
-        Assert.NotNull(last);
-        Assert.Equal(e.Step, last!.Step); // the last state handed out is the one before the bad step
-        Assert.All(last.Parameters.SelectMany(p => p.Value.ToArray()), v => Assert.True(float.IsFinite(v)));
+        var checkpoints = Directory.CreateTempSubdirectory("dbp-diverge-").FullName;
+        try
+        {
+            var policy = new CheckpointPolicy(checkpoints, Every: 1);
+            var e = Assert.Throws<TrainingDivergedException>(() => new Trainer(s, data, policy).Run(TrainingState.Start(s), 100));
+            Assert.Contains($"step {e.Step}", e.Message);
+            // The last checkpoint is the state before the bad step, whole and finite.
+            var last = policy.Load(s)!;
+            Assert.Equal(e.Step, last.Step);
+            Assert.All(last.Parameters.SelectMany(p => p.Value.ToArray()), v => Assert.True(float.IsFinite(v)));
+        }
+        finally { Directory.Delete(checkpoints, true); }
     }
 }

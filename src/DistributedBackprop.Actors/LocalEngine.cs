@@ -1,0 +1,41 @@
+using Akka.Actor;
+using DistributedBackprop.Data;
+using DistributedBackprop.Training;
+
+namespace DistributedBackprop.Actors;
+
+/// <summary>
+/// The distributed trainer in one process: a parameter server, a coordinator and N worker actors, each
+/// worker with the data. Same settings, same parameters as <see cref="Trainer"/>, bit for bit, for any N.
+/// </summary>
+public sealed class LocalEngine : ITrainingEngine, IDisposable
+{
+    private readonly TrainingSettings _settings;
+    private readonly Dataset _data;
+    private readonly CheckpointPolicy? _checkpoint;
+    private readonly FaultPlan _faults;
+    private readonly ActorSystem _system;
+
+    public LocalEngine(TrainingSettings settings, Dataset data, int workers, CheckpointPolicy? checkpoint = null, FaultPlan? faults = null, string? hoconOverrides = null)
+    {
+        if (workers <= 0) throw new ArgumentOutOfRangeException(nameof(workers), "at least one worker");
+        (_settings, _data, _checkpoint, _faults, Workers) = (settings, data, checkpoint, faults ?? FaultPlan.None, workers);
+        _system = ActorSystems.CreateLocal("dbp", hoconOverrides);
+    }
+
+    public int Workers { get; }
+
+    public TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null)
+    {
+        var done = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var coordinator = _system.ActorOf(Coordinator.Props(_settings, state, until, onStep, done, _checkpoint, _faults));
+        // Fresh workers for each run: a fault plan may stop some, and each holds only its run's parameters.
+        var workers = Enumerable.Range(0, Workers).Select(_ => _system.ActorOf(Worker.Props(_settings.Objective, _data))).ToList();
+        foreach (var w in workers) coordinator.Tell(new Coordinator.AddWorker(w));
+        var outcome = done.Task.GetAwaiter().GetResult();
+        foreach (var w in workers) _system.Stop(w);
+        return outcome.Error is null ? outcome.State! : throw outcome.Error;
+    }
+
+    public void Dispose() => _system.Terminate().Wait(TimeSpan.FromSeconds(10));
+}
