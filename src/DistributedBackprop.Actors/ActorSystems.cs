@@ -20,4 +20,19 @@ public static class ActorSystems
             .WithFallback(Hocon("local")).WithFallback(Hocon("base"));
 
     public static ActorSystem CreateLocal(string name = "dbp", string? overrides = null) => ActorSystem.Create(name, Local(overrides));
+
+    public const string SystemName = "dbp";
+    public const string ParameterServerRole = "parameter-server", WorkerRole = "worker";
+
+    /// <summary>cluster.hocon under base.hocon, with this node's address, role and seed nodes on top.</summary>
+    public static Config Cluster(string hostname, int port, string role, IEnumerable<string> seedNodes)
+    {
+        static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        var node = $@"
+            akka.remote.dot-netty.tcp.hostname = {Quote(hostname)}
+            akka.remote.dot-netty.tcp.port = {port}
+            akka.cluster.roles = [{Quote(role)}]
+            akka.cluster.seed-nodes = [{string.Join(", ", seedNodes.Select(Quote))}]";
+        return ConfigurationFactory.ParseString(node).WithFallback(Hocon("cluster")).WithFallback(Hocon("base"));
+    }
 }

@@ -23,7 +23,8 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     // In-process only: never cross a wire, so not checked by serialize-messages.
     private sealed record Resend(long Step) : INoSerializationVerificationNeeded;
     private sealed record Deliver(IActorRef To, object Message) : INoSerializationVerificationNeeded;
-    public sealed record AddWorker(IActorRef Worker) : INoSerializationVerificationNeeded;
+    public sealed record AddWorkers(IReadOnlyList<IActorRef> Workers) : INoSerializationVerificationNeeded;
+    public sealed record LoseWorker(IActorRef Worker) : INoSerializationVerificationNeeded;
 
     private readonly TrainingSettings _settings;
     private readonly long _until;
@@ -31,6 +32,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     private readonly TaskCompletionSource<RunOutcome> _done;
     private readonly CheckpointPolicy? _checkpoint;
     private readonly FaultPlan _faults;
+    private readonly bool _waitForWorkers;
     private readonly IActorRef _server;
     private readonly List<IActorRef> _workers = [];
     private readonly List<IActorRef> _started = [];
@@ -44,20 +46,21 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     private readonly Dictionary<int, int> _attempts = [];
     private int _resends;
     private int _next;
+    private bool _begun;
     private long _delayed;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     public Coordinator(TrainingSettings settings, TrainingState start, long until, Action<StepLog>? onStep,
-        TaskCompletionSource<RunOutcome> done, CheckpointPolicy? checkpoint, FaultPlan faults)
+        TaskCompletionSource<RunOutcome> done, CheckpointPolicy? checkpoint, FaultPlan faults, bool waitForWorkers)
     {
-        (_settings, _until, _onStep, _done, _checkpoint, _faults) = (settings, until, onStep, done, checkpoint, faults);
+        (_settings, _until, _onStep, _done, _checkpoint, _faults, _waitForWorkers) = (settings, until, onStep, done, checkpoint, faults, waitForWorkers);
         _step = start.Step;
         var initial = ServerState.Start(start.Parameters, start.Optimizer, version: start.Step, step: start.Step);
         _server = Context.ActorOf(ParameterServer.Props(initial, settings.Optimizer, Self), "parameter-server");
         _latest = ParameterServerRules.Update(initial);
 
-        Receive<AddWorker>(a => Join(a.Worker));
+        Receive<AddWorkers>(a => Join(a.Workers));
         Receive<GradientShard>(OnGradient);
         Receive<ParameterUpdate>(u => { _latest = u; foreach (var w in _workers) w.Tell(u); });
         Receive<StepApplied>(OnApplied);
@@ -71,6 +74,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
             new Parameters<float>(s.Parameters.Select(t => (t.Name, t.Value))),
             new OptimizerState<float>(s.OptimizerStep, new Parameters<float>(s.Slots.Select(t => (t.Name, t.Value)))), s.Step), null)));
         Receive<Terminated>(t => OnWorkerLost(t.ActorRef));
+        Receive<LoseWorker>(l => OnWorkerLost(l.Worker));
         Receive<Resend>(r => { if (r.Step == _step && _shards.Length > 0) ResendUnfinished(); });
         Receive<Deliver>(d => d.To.Tell(d.Message, Self));
     }
@@ -80,13 +84,18 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
         if (_step >= _until) _server.Tell(GetState.Instance);
     }
 
-    private void Join(IActorRef worker)
+    /// <summary>New workers get the latest parameters, then shards: the first step's, or any left without a worker.</summary>
+    private void Join(IReadOnlyList<IActorRef> workers)
     {
-        Context.Watch(worker);
-        _workers.Add(worker);
-        _started.Add(worker);
-        worker.Tell(_latest);
-        if (_shards.Length == 0 && _step < _until && _workers.Count == 1) StartStep();
+        foreach (var worker in workers.Where(w => !_workers.Contains(w)))
+        {
+            Context.Watch(worker);
+            _workers.Add(worker);
+            _started.Add(worker);
+            worker.Tell(_latest);
+        }
+        if (_workers.Count == 0 || _step >= _until) return;
+        if (!_begun) { _begun = true; StartStep(); }
         else foreach (var shard in Unassigned()) Send(shard);
     }
 
@@ -153,7 +162,14 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
 
     private void OnWorkerLost(IActorRef worker)
     {
-        _workers.Remove(worker);
+        if (!_workers.Remove(worker)) return;
+        Context.Unwatch(worker);
+        if (_workers.Count == 0 && _waitForWorkers)
+        {
+            // A cluster waits for workers to (re)join; Join sends them the unassigned shards.
+            foreach (var shard in _assigned.Where(kv => !_finished.Contains(kv.Key)).Select(kv => kv.Key).ToList()) _assigned.Remove(shard);
+            return;
+        }
         if (_workers.Count == 0)
         {
             Finish(new RunOutcome(null, new InvalidOperationException($"step {_step}: every worker has stopped")));
@@ -185,6 +201,6 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     }
 
     public static Props Props(TrainingSettings settings, TrainingState start, long until, Action<StepLog>? onStep,
-        TaskCompletionSource<RunOutcome> done, CheckpointPolicy? checkpoint = null, FaultPlan? faults = null) =>
-        Akka.Actor.Props.Create(() => new Coordinator(settings, start, until, onStep, done, checkpoint, faults ?? FaultPlan.None));
+        TaskCompletionSource<RunOutcome> done, CheckpointPolicy? checkpoint = null, FaultPlan? faults = null, bool waitForWorkers = false) =>
+        Akka.Actor.Props.Create(() => new Coordinator(settings, start, until, onStep, done, checkpoint, faults ?? FaultPlan.None, waitForWorkers));
 }

@@ -31,7 +31,7 @@ public sealed class LocalEngine : ITrainingEngine, IDisposable
         var coordinator = _system.ActorOf(Coordinator.Props(_settings, state, until, onStep, done, _checkpoint, _faults));
         // Fresh workers for each run: a fault plan may stop some, and each holds only its run's parameters.
         var workers = Enumerable.Range(0, Workers).Select(_ => _system.ActorOf(Worker.Props(_settings.Objective, _data))).ToList();
-        foreach (var w in workers) coordinator.Tell(new Coordinator.AddWorker(w));
+        coordinator.Tell(new Coordinator.AddWorkers(workers));
         var outcome = done.Task.GetAwaiter().GetResult();
         foreach (var w in workers) _system.Stop(w);
         return outcome.Error is null ? outcome.State! : throw outcome.Error;

@@ -43,9 +43,13 @@ public sealed record StepRefused([property: Key(0)] long Step, [property: Key(1)
 [MessagePackObject]
 public sealed record WorkerReady([property: Key(0)] string Node) : IDbpMessage;
 
-/// <summary>Coordinator → worker: load this data set (its description, not its data) and the model to compute with.</summary>
+/// <summary>Parameter-server node → worker node: build this model and load this data set (its description, not its data).</summary>
 [MessagePackObject]
 public sealed record JobDescription([property: Key(0)] string Task, [property: Key(1)] string SettingsJson) : IDbpMessage;
+
+/// <summary>Worker node → parameter-server node: the job cannot run here (e.g. its data set is missing); the node leaves.</summary>
+[MessagePackObject]
+public sealed record JobFailed([property: Key(0)] string Node, [property: Key(1)] string Reason) : IDbpMessage;
 
 /// <summary>Anyone → server: reply with a <see cref="StateSnapshot"/> of the parameters and optimizer state.</summary>
 [MessagePackObject]

@@ -31,6 +31,7 @@ public sealed class WireFormat(ExtendedActorSystem system) : SerializerWithStrin
         [typeof(StepRefused)] = "SR",
         [typeof(WorkerReady)] = "WR",
         [typeof(JobDescription)] = "JD",
+        [typeof(JobFailed)] = "JF",
         [typeof(GetState)] = "GS",
         [typeof(StateSnapshot)] = "SS",
         [typeof(SaveCheckpoint)] = "SC",

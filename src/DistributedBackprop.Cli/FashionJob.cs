@@ -12,14 +12,7 @@ public static class FashionJob
 {
     public sealed record Epoch(int Number, double Seconds, double SamplesPerSecond, double Loss, double TestAccuracy, string ParamHash);
 
-    public static TrainingSettings Settings(int[] hidden, int batch, Optimizer optimizer, int epochs, int microShard, int seed, int trainCount)
-    {
-        var model = Sequential.Mlp(784, hidden, FashionMnist.Classes, "relu");
-        var batches = new Batches(trainCount, batch, Shuffle: true, seed);
-        return new TrainingSettings(new Objective(model, LossKind.CrossEntropy), optimizer, batches, (long)epochs * batches.PerEpoch, microShard, seed);
-    }
-
-    public static List<Epoch> Run(TrainingSettings settings, ITrainingEngine engine, Dataset train, Dataset test, TrainingState start, bool json, TextWriter output, int? workers = null)
+    public static List<Epoch> Run(TrainingSettings settings, ITrainingEngine engine, Dataset train, Dataset test, TrainingState start, bool json, TextWriter output, Func<int>? workers = null)
     {
         var accuracy = new Accuracy(settings.Objective);
         var epochs = new List<Epoch>();
@@ -51,7 +44,7 @@ public static class FashionJob
         return epochs;
     }
 
-    private static void Print(Epoch e, bool json, TextWriter output, int? workers)
+    private static void Print(Epoch e, bool json, TextWriter output, Func<int>? workers)
     {
         if (json)
         {
@@ -60,7 +53,7 @@ public static class FashionJob
                 ["epoch"] = e.Number, ["seconds"] = Math.Round(e.Seconds, 3), ["samples_per_s"] = Math.Round(e.SamplesPerSecond),
                 ["loss"] = Math.Round(e.Loss, 5), ["test_accuracy"] = Math.Round(e.TestAccuracy, 4), ["param_hash"] = e.ParamHash,
             };
-            if (workers is int w) line["workers"] = w;
+            if (workers is not null) line["workers"] = workers();
             output.WriteLine(JsonSerializer.Serialize(line));
         }
         else

@@ -17,6 +17,7 @@ namespace DistributedBackprop.Cli
             GradCommand.Create(),
             GraphCommand.Create(),
             TrainCommand.Create(),
+            NodeCommand.Create(),
         };
 
         /// <summary>
@@ -42,7 +43,7 @@ namespace DistributedBackprop.Cli
                     UsageException or ParseException or UnboundVariableException or ShapeException => (2, e.Message),
                     DistributedBackprop.Data.DataException or DistributedBackprop.Nn.CheckpointException => (2, e.Message),
                     DistributedBackprop.Training.TrainingDivergedException => (1, e.Message),
-                    IOException or UnauthorizedAccessException => (1, e.Message),
+                    IOException or UnauthorizedAccessException or TimeoutException => (1, e.Message),
                     _ => (1, $"internal error: {e.GetType().Name}: {e.Message}"),
                 };
                 Console.Error.WriteLine($"dbp: {message}");

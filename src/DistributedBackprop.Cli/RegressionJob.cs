@@ -13,13 +13,7 @@ public static class RegressionJob
 {
     public sealed record Result(TrainingState Final, double FinalLoss, double Seconds, List<StepLog> History);
 
-    public static TrainingSettings Settings(int samples, int[] hidden, string activation, Optimizer optimizer, long steps, int microShard, int seed)
-    {
-        var model = Sequential.Mlp(1, hidden, 1, activation);
-        return new TrainingSettings(new Objective(model, LossKind.Mse), optimizer, new Batches(samples, samples, Shuffle: false, seed), steps, microShard, seed);
-    }
-
-    public static Result Run(TrainingSettings settings, ITrainingEngine engine, TrainingState start, long logEvery, bool json, TextWriter output, int? workers = null)
+    public static Result Run(TrainingSettings settings, ITrainingEngine engine, TrainingState start, long logEvery, bool json, TextWriter output, Func<int>? workers = null)
     {
         if (!json) output.WriteLine("iter,\tloss");
         var history = new List<StepLog>();
@@ -40,7 +34,7 @@ public static class RegressionJob
                 ["final_loss"] = Math.Round(result.FinalLoss, 6), ["steps"] = settings.Steps, ["seconds"] = Math.Round(result.Seconds, 4),
                 ["us_per_step"] = Math.Round(result.Seconds / steps * 1e6, 2), ["param_hash"] = hash,
             };
-            if (workers is int w) line["workers"] = w;
+            if (workers is not null) line["workers"] = workers();
             output.WriteLine(JsonSerializer.Serialize(line));
         }
         else

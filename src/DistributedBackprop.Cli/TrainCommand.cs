@@ -7,15 +7,16 @@ namespace DistributedBackprop.Cli;
 /// <summary><c>dbp train regression|fashion-mnist</c>.</summary>
 public static class TrainCommand
 {
-    public static Command Create() => new("train", "Train a network: the notebook's regression, or Fashion-MNIST")
+    /// <summary>The train command; <paramref name="factory"/> replaces the in-process engine (for <c>dbp node</c>).</summary>
+    public static Command Create(EngineFactory? factory = null) => new("train", "Train a network: the notebook's regression, or Fashion-MNIST")
     {
-        Regression(),
-        Fashion(),
+        Regression(factory),
+        Fashion(factory),
     };
 
-    private static Command Regression()
+    private static Command Regression(EngineFactory? factory)
     {
-        var common = new TrainOptions();
+        var common = new TrainOptions(factory);
         var samples = new Option<int>("--samples") { Description = "number of (x, y) points", DefaultValueFactory = _ => 200 };
         var hidden = new Option<string>("--hidden") { Description = "hidden layer widths", DefaultValueFactory = _ => "32,32" };
         var activation = new Option<string>("--activation") { Description = "tanh, sigmoid or relu", DefaultValueFactory = _ => "tanh" };
@@ -34,17 +35,17 @@ public static class TrainCommand
             TrainOptions.Positive("--steps", r.GetValue(steps));
             TrainOptions.Positive("--log-every", r.GetValue(logEvery));
             TrainOptions.Positive("--micro-shard", r.GetValue(common.MicroShard));
-            var widths = TrainOptions.Widths("--hidden", r.GetValue(hidden)!);
             if (r.GetValue(activation) is not ("tanh" or "sigmoid" or "relu"))
                 throw new UsageException($"--activation: unknown '{r.GetValue(activation)}' (tanh, sigmoid or relu)");
             int seed = r.GetValue(common.Seed);
-            var settings = RegressionJob.Settings(r.GetValue(samples), widths, r.GetValue(activation)!, common.MakeOptimizer(r, r.GetValue(lr)),
-                r.GetValue(steps), r.GetValue(common.MicroShard), seed);
-            var data = NotebookRegression.Create(r.GetValue(samples), seed);
+            var spec = new JobSpec(JobSpec.Regression, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), r.GetValue(activation)!, r.GetValue(samples), seed, null);
+            var data = spec.Data().Train;
+            var settings = new TrainingSettings(spec.Objective(), common.MakeOptimizer(r, r.GetValue(lr)),
+                new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), r.GetValue(common.MicroShard), seed);
             var (policy, start) = common.Checkpointing(r, settings);
-            var engine = common.Engine(r, settings, data, policy);
+            var engine = common.Engine(r, settings, spec, data, policy);
             RegressionJob.Result result;
-            try { result = RegressionJob.Run(settings, engine, start, r.GetValue(logEvery), r.GetValue(common.Json), Console.Out, r.GetValue(common.Workers)); }
+            try { result = RegressionJob.Run(settings, engine, start, r.GetValue(logEvery), r.GetValue(common.Json), Console.Out, Workers(engine, r, common)); }
             finally { (engine as IDisposable)?.Dispose(); }
             if (r.GetValue(plot) is string path)
             {
@@ -56,9 +57,9 @@ public static class TrainCommand
         return command;
     }
 
-    private static Command Fashion()
+    private static Command Fashion(EngineFactory? factory)
     {
-        var common = new TrainOptions();
+        var common = new TrainOptions(factory);
         var data = new Option<string>("--data") { Description = "folder with the four Fashion-MNIST IDX files (plain or .gz)", DefaultValueFactory = _ => FashionMnist.DefaultFolder };
         var hidden = new Option<string>("--hidden") { Description = "hidden layer widths (ReLU)", DefaultValueFactory = _ => "256" };
         var batch = new Option<int>("--batch") { Description = "minibatch size", DefaultValueFactory = _ => 64 };
@@ -74,16 +75,22 @@ public static class TrainCommand
             TrainOptions.Positive("--batch", r.GetValue(batch));
             TrainOptions.Positive("--epochs", r.GetValue(epochs));
             TrainOptions.Positive("--micro-shard", r.GetValue(common.MicroShard));
-            var widths = TrainOptions.Widths("--hidden", r.GetValue(hidden)!);
+            int seed = r.GetValue(common.Seed);
+            var spec = new JobSpec(JobSpec.Fashion, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), "relu", 0, seed, Path.GetFullPath(r.GetValue(data)!));
             var optimizer = common.MakeOptimizer(r, r.GetValue(lr));
-            var (train, test) = FashionMnist.Load(r.GetValue(data)!);
-            var settings = FashionJob.Settings(widths, r.GetValue(batch), optimizer, r.GetValue(epochs), r.GetValue(common.MicroShard), r.GetValue(common.Seed), train.Count);
+            var (train, test) = spec.Data();
+            var batches = new Batches(train.Count, r.GetValue(batch), Shuffle: true, seed);
+            var settings = new TrainingSettings(spec.Objective(), optimizer, batches, (long)r.GetValue(epochs) * batches.PerEpoch, r.GetValue(common.MicroShard), seed);
             var (policy, start) = common.Checkpointing(r, settings);
-            var engine = common.Engine(r, settings, train, policy);
-            try { FashionJob.Run(settings, engine, train, test, start, r.GetValue(common.Json), Console.Out, r.GetValue(common.Workers)); }
+            var engine = common.Engine(r, settings, spec, train, policy);
+            try { FashionJob.Run(settings, engine, train, test!, start, r.GetValue(common.Json), Console.Out, Workers(engine, r, common)); }
             finally { (engine as IDisposable)?.Dispose(); }
             return 0;
         });
         return command;
     }
+
+    /// <summary>The "workers" a JSON line reports, read when it is printed: a cluster counts the worker nodes that took part.</summary>
+    private static Func<int> Workers(ITrainingEngine engine, ParseResult r, TrainOptions common) =>
+        engine is IHasWorkers w ? () => w.Workers : () => r.GetValue(common.Workers);
 }

@@ -5,8 +5,11 @@ using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Cli;
 
+/// <summary>Makes the engine that runs a job: in this process by default, over a cluster under <c>dbp node</c>.</summary>
+public delegate ITrainingEngine EngineFactory(TrainingSettings settings, JobSpec spec, DistributedBackprop.Data.Dataset data, CheckpointPolicy? checkpoint, int workers);
+
 /// <summary>The flags every <c>dbp train</c> task shares, and their checks.</summary>
-public sealed class TrainOptions
+public sealed class TrainOptions(EngineFactory? factory)
 {
     public readonly Option<string> Optimizer = new("--optimizer") { Description = "sgd, momentum, nesterov or adam", DefaultValueFactory = _ => "sgd" };
     public readonly Option<double> Momentum = new("--momentum") { Description = "momentum for momentum and nesterov", DefaultValueFactory = _ => 0.9 };
@@ -25,10 +28,11 @@ public sealed class TrainOptions
     }
 
     /// <summary>The engine the flags ask for: worker actors in this process, or the plain loop for --workers 0.</summary>
-    public ITrainingEngine Engine(ParseResult r, TrainingSettings settings, DistributedBackprop.Data.Dataset data, CheckpointPolicy? policy)
+    public ITrainingEngine Engine(ParseResult r, TrainingSettings settings, JobSpec spec, DistributedBackprop.Data.Dataset data, CheckpointPolicy? policy)
     {
         int workers = r.GetValue(Workers);
         if (workers < 0) throw new UsageException($"--workers must be 0 or more, not {workers}");
+        if (factory is not null) return factory(settings, spec, data, policy, workers);
         return workers == 0 ? new Trainer(settings, data, policy) : new DistributedBackprop.Actors.LocalEngine(settings, data, workers, policy);
     }
 

@@ -13,3 +13,9 @@ public interface ITrainingEngine
     /// </summary>
     TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null);
 }
+
+/// <summary>An engine that knows how many workers took part (a cluster counts its worker nodes).</summary>
+public interface IHasWorkers
+{
+    int Workers { get; }
+}

@@ -28,6 +28,7 @@ public class WireFormatTests : IDisposable
         new StepRefused(3, "NaN"),
         new WorkerReady("node-1"),
         new JobDescription("regression", "{\"samples\":200}"),
+        new JobFailed("node-2", "no data"),
         GetState.Instance,
         new StateSnapshot(3, 4, Tensors(), 2, Tensors()),
         new SaveCheckpoint("/tmp/x.ckpt", new Dictionary<string, string> { ["cursor"] = "3" }),

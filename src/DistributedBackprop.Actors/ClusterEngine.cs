@@ -1,0 +1,51 @@
+using Akka.Actor;
+using DistributedBackprop.Training;
+
+namespace DistributedBackprop.Actors;
+
+/// <summary>
+/// The distributed trainer over an Akka.Cluster, run on the parameter-server node: the coordinator and the
+/// server live here, the workers are on the worker nodes the <see cref="Recruiter"/> brings in. A run waits
+/// for <c>minWorkers</c> worker nodes (at most <c>joinTimeout</c>), then goes on with whoever is up.
+/// </summary>
+public sealed class ClusterEngine : ITrainingEngine, IHasWorkers
+{
+    private readonly ActorSystem _system;
+    private readonly TrainingSettings _settings;
+    private readonly CheckpointPolicy? _checkpoint;
+    private readonly int _minWorkers;
+    private readonly TimeSpan _joinTimeout;
+    private readonly IActorRef _recruiter;
+    private readonly Recruiter.Status _status = new();
+
+    public ClusterEngine(ActorSystem system, TrainingSettings settings, JobDescription job, int minWorkers, TimeSpan joinTimeout, CheckpointPolicy? checkpoint)
+    {
+        (_system, _settings, _minWorkers, _joinTimeout, _checkpoint) = (system, settings, minWorkers, joinTimeout, checkpoint);
+        _recruiter = system.ActorOf(Recruiter.Props(job, _status), "recruiter");
+    }
+
+    /// <summary>How many worker nodes have taken part so far.</summary>
+    public int Workers => _status.Used;
+
+    public TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null)
+    {
+        WaitForWorkers();
+        var done = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var coordinator = _system.ActorOf(Coordinator.Props(_settings, state, until, onStep, done, _checkpoint, waitForWorkers: true));
+        _recruiter.Tell(new Recruiter.SetCoordinator(coordinator));
+        var outcome = done.Task.GetAwaiter().GetResult();
+        _recruiter.Tell(new Recruiter.SetCoordinator(null));
+        return outcome.Error is null ? outcome.State! : throw outcome.Error;
+    }
+
+    private void WaitForWorkers()
+    {
+        var deadline = DateTime.UtcNow + _joinTimeout;
+        while (_status.Ready < _minWorkers)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"only {_status.Ready} of {_minWorkers} worker nodes joined within {_joinTimeout.TotalSeconds:0} s");
+            Thread.Sleep(50);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+using Akka.Actor;
+using Akka.Cluster;
+
+namespace DistributedBackprop.Actors;
+
+/// <summary>On a worker node: completes when the parameter-server node has left the cluster, or was lost.</summary>
+public sealed class ServerWatch : ReceiveActor
+{
+    public ServerWatch(TaskCompletionSource<string> serverGone)
+    {
+        // Leaving is the first sign of a server that finished: later signs may never reach a worker, as the
+        // server, the cluster's leader, is gone before it could gossip them.
+        Receive<ClusterEvent.IMemberEvent>(e =>
+        {
+            if (e.Member.HasRole(ActorSystems.ParameterServerRole) && e is ClusterEvent.MemberLeft or ClusterEvent.MemberExited or ClusterEvent.MemberRemoved)
+                serverGone.TrySetResult("the parameter server left");
+        });
+        Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent));
+    }
+
+    protected override void PostStop() => Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+
+    public static Props Props(TaskCompletionSource<string> serverGone) => Akka.Actor.Props.Create(() => new ServerWatch(serverGone));
+}

@@ -1,0 +1,76 @@
+using System.Buffers.Binary;
+
+namespace DistributedBackprop.Cluster.Tests;
+
+public class BadInputTests
+{
+    [Fact]
+    public void A_worker_with_no_parameter_server_at_its_seed_fails_clearly_within_its_timeout()
+    {
+        using var nodes = new Nodes();
+        int port = Nodes.FreePort(); // nothing listens here
+        var worker = nodes.Start("node", "--role", "worker", "--seed-nodes", $"akka.tcp://dbp@127.0.0.1:{port}", "--join-timeout", "5");
+        Assert.NotEqual(0, worker.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("could not join the cluster", worker.Err);
+        Assert.DoesNotContain("   at ", worker.Err);
+    }
+
+    [Theory]
+    [InlineData("akka.tcp://other@127.0.0.1:4053", "names cluster 'other'")]
+    [InlineData("not-an-address", "is not an address")]
+    public void A_wrong_seed_address_or_cluster_name_is_refused_at_once(string seed, string message)
+    {
+        using var nodes = new Nodes();
+        var worker = nodes.Start("node", "--role", "worker", "--seed-nodes", seed);
+        Assert.Equal(2, worker.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains(message, worker.Err);
+    }
+
+    [Fact]
+    public void A_parameter_server_without_a_job_says_what_it_needs()
+    {
+        using var nodes = new Nodes();
+        var server = nodes.Start("node", "--role", "parameter-server", "--port", Nodes.FreePort().ToString());
+        Assert.Equal(2, server.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains("needs its job after --", server.Err);
+    }
+
+    private static void WriteIdx(string path, int[] shape, byte[] data)
+    {
+        var bytes = new byte[4 + 4 * shape.Length + data.Length];
+        bytes[2] = 0x08;
+        bytes[3] = (byte)shape.Length;
+        for (int i = 0; i < shape.Length; i++) BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4 + 4 * i), shape[i]);
+        data.CopyTo(bytes, 4 + 4 * shape.Length);
+        File.WriteAllBytes(path, bytes);
+    }
+
+    [Fact]
+    public void A_worker_that_cannot_find_the_data_says_so_and_leaves()
+    {
+        var data = Directory.CreateTempSubdirectory("dbp-fm-").FullName;
+        try
+        {
+            foreach (var (prefix, n) in new[] { ("train", 64), ("t10k", 16) })
+            {
+                WriteIdx(Path.Combine(data, $"{prefix}-images-idx3-ubyte"), [n, 28, 28], new byte[n * 784]);
+                WriteIdx(Path.Combine(data, $"{prefix}-labels-idx1-ubyte"), [n], Enumerable.Range(0, n).Select(i => (byte)(i % 10)).ToArray());
+            }
+            using var nodes = new Nodes();
+            int port = Nodes.FreePort();
+            var server = nodes.Start("node", "--role", "parameter-server", "--port", port.ToString(), "--min-workers", "1", "--join-timeout", "8",
+                "--", "train", "fashion-mnist", "--data", data, "--epochs", "1", "--json");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!server.Err.Contains("waiting for") && clock.Elapsed < Nodes.Limit) Thread.Sleep(50);
+            Thread.Sleep(1000); // the server has loaded its copy; the worker will find none
+            Directory.Delete(data, true);
+            var worker = nodes.Worker(port);
+            Assert.NotEqual(0, worker.WaitForExit(TimeSpan.FromSeconds(60)));
+            Assert.Contains("cannot run the job", worker.Err);
+            Assert.Contains("dataset-fashion-mnist", worker.Err);
+            Assert.NotEqual(0, server.WaitForExit(TimeSpan.FromSeconds(60)));
+            Assert.Contains("of 1 worker nodes joined", server.Err);
+        }
+        finally { if (Directory.Exists(data)) Directory.Delete(data, true); }
+    }
+}

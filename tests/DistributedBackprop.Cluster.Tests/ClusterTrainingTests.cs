@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace DistributedBackprop.Cluster.Tests;
+
+/// <summary>A parameter-server node and worker nodes as real processes: the same parameters as one process.</summary>
+public class ClusterTrainingTests
+{
+    private static readonly string[] Regression = ["train", "regression", "--steps", "400", "--hidden", "8,8", "--json"];
+
+    private static string InProcessHash(Nodes nodes, string[] training)
+    {
+        var single = nodes.InProcess([.. training, "--workers", "2"]);
+        Assert.True(single.WaitForExit() == 0, single.Err);
+        return single.LastJsonHash();
+    }
+
+    [Fact]
+    public void Three_nodes_train_to_the_in_process_hash_and_all_exit_cleanly()
+    {
+        using var nodes = new Nodes();
+        int port = Nodes.FreePort();
+        var server = nodes.ParameterServer(port, 2, Regression);
+        var workers = new[] { nodes.Worker(port), nodes.Worker(port) };
+        Assert.True(server.WaitForExit() == 0, server.Err);
+        foreach (var w in workers) Assert.True(w.WaitForExit(TimeSpan.FromSeconds(60)) == 0, w.Err);
+        Assert.Equal(2, server.LastJson().GetProperty("workers").GetInt32());
+        Assert.Equal(InProcessHash(nodes, Regression), server.LastJsonHash());
+    }
+
+    [Fact]
+    public void A_worker_killed_mid_run_has_its_shards_done_by_the_others()
+    {
+        using var nodes = new Nodes();
+        int port = Nodes.FreePort();
+        string[] longer = ["train", "regression", "--steps", "1500", "--hidden", "8,8", "--json"];
+        var server = nodes.ParameterServer(port, 3, longer);
+        var workers = new[] { nodes.Worker(port), nodes.Worker(port), nodes.Worker(port) };
+        var clock = Stopwatch.StartNew();
+        while (!workers[0].Err.Contains("joined") && clock.Elapsed < Nodes.Limit) Thread.Sleep(50);
+        Thread.Sleep(3000); // well into training
+        Assert.False(server.Process.HasExited, "training ended before a worker could be killed");
+        workers[0].Process.Kill(); // SIGKILL
+        Assert.True(server.WaitForExit() == 0, server.Err);
+        Assert.Equal(InProcessHash(nodes, longer), server.LastJsonHash());
+    }
+
+    [Fact]
+    public void A_worker_that_joins_late_is_used_and_changes_nothing()
+    {
+        using var nodes = new Nodes();
+        int port = Nodes.FreePort();
+        string[] training = ["train", "regression", "--steps", "4000", "--hidden", "8,8", "--json"];
+        var server = nodes.ParameterServer(port, 1, training);
+        var first = nodes.Worker(port);
+        var clock = Stopwatch.StartNew();
+        while (!first.Err.Contains("joined") && clock.Elapsed < Nodes.Limit) Thread.Sleep(50);
+        Thread.Sleep(500);
+        var late = nodes.Worker(port);
+        Assert.True(server.WaitForExit() == 0, server.Err);
+        Assert.Equal(0, late.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Equal(2, server.LastJson().GetProperty("workers").GetInt32());
+        Assert.Equal(InProcessHash(nodes, training), server.LastJsonHash());
+    }
+
+    [Fact]
+    public void Garbage_on_the_remoting_port_does_not_bring_the_server_down()
+    {
+        using var nodes = new Nodes();
+        int port = Nodes.FreePort();
+        var server = nodes.ParameterServer(port, 1, Regression);
+        var clock = Stopwatch.StartNew();
+        while (!server.Err.Contains("waiting for") && clock.Elapsed < Nodes.Limit) Thread.Sleep(50);
+        var rng = new Random(5);
+        for (int i = 0; i < 20; i++)
+        {
+            using var client = new TcpClient("127.0.0.1", port);
+            var junk = new byte[rng.Next(1, 4096)];
+            rng.NextBytes(junk);
+            try { client.GetStream().Write(junk); } catch (IOException) { } // the node may hang up: that is its right
+        }
+        nodes.Worker(port);
+        Assert.True(server.WaitForExit() == 0, server.Err);
+        Assert.Equal(InProcessHash(nodes, Regression), server.LastJsonHash());
+    }
+}

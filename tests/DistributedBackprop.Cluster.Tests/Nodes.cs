@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace DistributedBackprop.Cluster.Tests;
+
+/// <summary>
+/// Real dbp processes on 127.0.0.1, started by a test and all stopped (by the processes it holds) when it is
+/// disposed. Every wait is bounded.
+/// </summary>
+public sealed class Nodes : IDisposable
+{
+    public static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
+    private readonly List<Node> _started = [];
+
+    public sealed class Node(Process process)
+    {
+        private readonly StringBuilder _out = new(), _err = new();
+        public Process Process { get; } = process;
+        public string Out { get { lock (_out) return _out.ToString(); } }
+        public string Err { get { lock (_err) return _err.ToString(); } }
+
+        internal void Capture()
+        {
+            Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_out) _out.AppendLine(e.Data); };
+            Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_err) _err.AppendLine(e.Data); };
+            Process.BeginOutputReadLine();
+            Process.BeginErrorReadLine();
+        }
+
+        public int WaitForExit(TimeSpan? limit = null)
+        {
+            if (!Process.WaitForExit(limit ?? Limit)) Assert.Fail($"a node did not finish in {limit ?? Limit}; stderr: {Err}");
+            Process.WaitForExit(); // drain the output
+            return Process.ExitCode;
+        }
+
+        public string LastJsonHash() => JsonDocument.Parse(Out.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("param_hash").GetString()!;
+        public JsonElement LastJson() => JsonDocument.Parse(Out.TrimEnd().Split('\n')[^1]).RootElement;
+    }
+
+    public static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    public Node Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dbp.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        var node = new Node(Process.Start(info)!);
+        node.Capture();
+        _started.Add(node);
+        return node;
+    }
+
+    public Node ParameterServer(int port, int minWorkers, params string[] training) =>
+        Start(["node", "--role", "parameter-server", "--port", port.ToString(), "--min-workers", minWorkers.ToString(), "--join-timeout", "60", "--", .. training]);
+
+    public Node Worker(int port, params string[] extra) =>
+        Start(["node", "--role", "worker", "--seed-nodes", $"akka.tcp://dbp@127.0.0.1:{port}", "--join-timeout", "30", .. extra]);
+
+    /// <summary>The same training in one process, for the hash to compare with.</summary>
+    public Node InProcess(params string[] training) => Start([.. training]);
+
+    public void Dispose()
+    {
+        foreach (var node in _started)
+        {
+            try { if (!node.Process.HasExited) node.Process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+            node.Process.Dispose();
+        }
+    }
+}
