@@ -18,6 +18,7 @@ namespace DistributedBackprop.Cli
             GraphCommand.Create(),
             TrainCommand.Create(),
             NodeCommand.Create(),
+            Bench.BenchCommand.Create(),
         };
 
         /// <summary>

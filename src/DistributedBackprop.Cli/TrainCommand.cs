@@ -34,14 +34,13 @@ public static class TrainCommand
             TrainOptions.Positive("--samples", r.GetValue(samples));
             TrainOptions.Positive("--steps", r.GetValue(steps));
             TrainOptions.Positive("--log-every", r.GetValue(logEvery));
-            TrainOptions.Positive("--micro-shard", r.GetValue(common.MicroShard));
             if (r.GetValue(activation) is not ("tanh" or "sigmoid" or "relu"))
                 throw new UsageException($"--activation: unknown '{r.GetValue(activation)}' (tanh, sigmoid or relu)");
             int seed = r.GetValue(common.Seed);
             var spec = new JobSpec(JobSpec.Regression, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), r.GetValue(activation)!, r.GetValue(samples), seed, null);
             var data = spec.Data().Train;
             var settings = new TrainingSettings(spec.Objective(), common.MakeOptimizer(r, r.GetValue(lr)),
-                new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), r.GetValue(common.MicroShard), seed);
+                new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), common.MicroShardOr(r, data.Count), seed);
             var (policy, start) = common.Checkpointing(r, settings);
             var engine = common.Engine(r, settings, spec, data, policy);
             RegressionJob.Result result;
@@ -74,13 +73,12 @@ public static class TrainCommand
         {
             TrainOptions.Positive("--batch", r.GetValue(batch));
             TrainOptions.Positive("--epochs", r.GetValue(epochs));
-            TrainOptions.Positive("--micro-shard", r.GetValue(common.MicroShard));
             int seed = r.GetValue(common.Seed);
             var spec = new JobSpec(JobSpec.Fashion, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), "relu", 0, seed, Path.GetFullPath(r.GetValue(data)!));
             var optimizer = common.MakeOptimizer(r, r.GetValue(lr));
             var (train, test) = spec.Data();
             var batches = new Batches(train.Count, r.GetValue(batch), Shuffle: true, seed);
-            var settings = new TrainingSettings(spec.Objective(), optimizer, batches, (long)r.GetValue(epochs) * batches.PerEpoch, r.GetValue(common.MicroShard), seed);
+            var settings = new TrainingSettings(spec.Objective(), optimizer, batches, (long)r.GetValue(epochs) * batches.PerEpoch, common.MicroShardOr(r, 64), seed);
             var (policy, start) = common.Checkpointing(r, settings);
             var engine = common.Engine(r, settings, spec, train, policy);
             try { FashionJob.Run(settings, engine, train, test!, start, r.GetValue(common.Json), Console.Out, Workers(engine, r, common)); }

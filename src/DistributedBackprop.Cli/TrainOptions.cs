@@ -14,7 +14,7 @@ public sealed class TrainOptions(EngineFactory? factory)
     public readonly Option<string> Optimizer = new("--optimizer") { Description = "sgd, momentum, nesterov or adam", DefaultValueFactory = _ => "sgd" };
     public readonly Option<double> Momentum = new("--momentum") { Description = "momentum for momentum and nesterov", DefaultValueFactory = _ => 0.9 };
     public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => 0.0 };
-    public readonly Option<int> MicroShard = new("--micro-shard") { Description = "examples per micro-shard: the unit of work whose gradients are summed in order (results depend on it, not on --workers)", DefaultValueFactory = _ => 64 };
+    public readonly Option<int?> MicroShard = new("--micro-shard") { Description = "examples per micro-shard, the unit of work whose gradients are summed in order: results depend on it, not on --workers (default: the whole batch for regression, 64 for fashion-mnist)" };
     public readonly Option<int> Seed = new("--seed") { Description = "seed for the data, its order and the initial weights", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Json = new("--json") { Description = "machine-readable JSON lines instead of the table" };
     public readonly Option<string?> Checkpoint = new("--checkpoint") { Description = "folder for checkpoint.dbp (parameters, optimizer state, data cursor), replaced atomically" };
@@ -67,6 +67,14 @@ public sealed class TrainOptions(EngineFactory? factory)
             "adam" => new Adam(lr, WeightDecay: weightDecay),
             _ => throw new UsageException($"--optimizer: unknown '{kind}' (sgd, momentum, nesterov or adam)"),
         };
+    }
+
+    /// <summary>--micro-shard, or this task's default.</summary>
+    public int MicroShardOr(ParseResult r, int fallback)
+    {
+        int size = r.GetValue(MicroShard) ?? fallback;
+        Positive("--micro-shard", size);
+        return size;
     }
 
     public Optimizer MakeOptimizer(ParseResult r, double lr) => MakeOptimizer(r.GetValue(Optimizer)!, lr, r.GetValue(Momentum), r.GetValue(WeightDecay));

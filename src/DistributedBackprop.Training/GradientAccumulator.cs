@@ -1,5 +1,6 @@
 using DistributedBackprop.Core;
 using DistributedBackprop.Nn;
+using System.Runtime.Intrinsics;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace DistributedBackprop.Training;
@@ -50,23 +51,60 @@ public sealed class GradientAccumulator
         _shards++;
     }
 
-    /// <summary>True when the loss and every gradient element are finite (a NaN or infinity makes its sum non-finite).</summary>
-    public bool IsFinite => double.IsFinite(LossSum) && _sums.All(s => float.IsFinite(TP.Sum<float>(s)));
-
-    /// <summary>The minibatch's mean gradient, as fresh tensors (the accumulator's buffers are reused for the next step).</summary>
-    public Parameters<float> Mean()
+    /// <summary>
+    /// The mean of a batch that is one micro-shard, straight from that shard's gradients: the same bits as
+    /// <see cref="Add"/> then <see cref="MeanInto"/> (a copy, then a division), in one pass instead of two.
+    /// Returns false, writing nothing usable, when the loss or a gradient is not finite.
+    /// </summary>
+    public bool SingleShardMeanInto(Func<int, ReadOnlySpan<float>> gradient, double lossSum, int count, Parameters<float> destination)
     {
-        var mean = new Parameters<float>(_names.Select((name, i) => (name, Tensor<float>.Zeros(_shapes[i]))));
-        MeanInto(mean);
-        return mean;
+        Reset();
+        LossSum = lossSum;
+        Count = count;
+        _shards = 1;
+        bool finite = double.IsFinite(lossSum);
+        for (int i = 0; i < _sums.Length; i++) finite &= DivideAndCheck(gradient(i), count, destination[i].Value.Buffer);
+        return finite;
     }
 
-    /// <summary>Writes the mean gradient into tensors the caller owns, in parameter order.</summary>
-    public void MeanInto(Parameters<float> destination)
+    /// <summary>The minibatch's mean gradient as fresh tensors, or null when it is not finite.</summary>
+    public Parameters<float>? Mean()
+    {
+        var mean = new Parameters<float>(_names.Select((name, i) => (name, Tensor<float>.Zeros(_shapes[i]))));
+        return MeanInto(mean) ? mean : null;
+    }
+
+    /// <summary>
+    /// Writes the mean gradient into tensors the caller owns, in parameter order; false when the loss or a
+    /// gradient is not finite (a NaN or infinity makes the sum of the mean non-finite).
+    /// </summary>
+    public bool MeanInto(Parameters<float> destination)
     {
         if (Count == 0) throw new InvalidOperationException("no examples were accumulated");
-        for (int i = 0; i < _sums.Length; i++) TP.Divide(_sums[i], Count, destination[i].Value.Buffer);
+        bool finite = double.IsFinite(LossSum);
+        for (int i = 0; i < _sums.Length; i++) finite &= DivideAndCheck(_sums[i], Count, destination[i].Value.Buffer);
+        return finite;
     }
 
     public double MeanLoss => LossSum / Count;
+
+    /// <summary>
+    /// mean = sum / count, element by element (exactly as a plain division: IEEE division rounds the same in
+    /// a vector as alone), and in the same pass over memory whether every element is finite.
+    /// </summary>
+    private static bool DivideAndCheck(ReadOnlySpan<float> sum, int count, Span<float> mean)
+    {
+        float n = count;
+        var check = Vector256<float>.Zero;
+        int i = 0;
+        for (; i <= sum.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var m = Vector256.Create(sum.Slice(i, Vector256<float>.Count)) / n;
+            m.CopyTo(mean.Slice(i, Vector256<float>.Count));
+            check += m * Vector256<float>.Zero; // 0 for finite values, NaN for NaN and infinity
+        }
+        float tail = 0;
+        for (; i < sum.Length; i++) { mean[i] = sum[i] / n; tail += mean[i] * 0f; }
+        return !float.IsNaN(Vector256.Sum(check) + tail);
+    }
 }

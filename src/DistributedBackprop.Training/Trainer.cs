@@ -36,9 +36,9 @@ public sealed class Trainer : ITrainingEngine
         var mean = parameters.Map((_, t) => Tensor<float>.Zeros([.. t.Shape]));
         for (long step = state.Step; step < until; step++)
         {
-            double loss = Accumulate(parameters, _settings.Batches.For(step));
-            if (!_accumulator.IsFinite) throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
-            _accumulator.MeanInto(mean);
+            if (!MeanGradient(parameters, _settings.Batches.For(step), mean))
+                throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
+            double loss = _accumulator.MeanLoss;
             optimizer = _settings.Optimizer.StepInPlace(parameters, mean, optimizer);
             var after = new TrainingState(parameters, optimizer, step + 1);
             if (_checkpoint?.Due(step + 1, until) == true) _checkpoint.Save(_settings, after);
@@ -47,18 +47,20 @@ public sealed class Trainer : ITrainingEngine
         return new TrainingState(parameters, optimizer, Math.Max(until, state.Step));
     }
 
-    /// <summary>Adds up the batch's micro-shards in order; returns the batch's mean loss.</summary>
-    private double Accumulate(Parameters<float> parameters, int[] batch)
+    /// <summary>Adds up the batch's micro-shards in order into the mean gradient; false when it is not finite.</summary>
+    private bool MeanGradient(Parameters<float> parameters, int[] batch, Parameters<float> mean)
     {
+        var shards = Batches.MicroShards(batch.Length, _settings.MicroShard);
         _accumulator.Reset();
-        foreach (var (start, count) in Batches.MicroShards(batch.Length, _settings.MicroShard))
+        foreach (var (start, count) in shards)
         {
             var (x, y) = Buffers(count);
             _data.Gather(batch.AsSpan(start, count), x, y);
             double lossSum = _shard.Run(parameters, new Tensor<float>(x, [count, .. _data.InputShape]), new Tensor<float>(y, [count, .. _data.TargetShape]));
+            if (shards.Length == 1) return _accumulator.SingleShardMeanInto(_shard.Gradient, lossSum, count, mean);
             _accumulator.Add(_shard.Gradient, lossSum, count);
         }
-        return _accumulator.MeanLoss;
+        return _accumulator.MeanInto(mean);
     }
 
     private (float[] X, float[] Y) Buffers(int count)

@@ -1,0 +1,144 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DistributedBackprop.Actors;
+using DistributedBackprop.Core;
+using DistributedBackprop.Data;
+using DistributedBackprop.Nn;
+using DistributedBackprop.Training;
+
+namespace DistributedBackprop.Cli.Bench;
+
+/// <summary>
+/// <c>dbp bench</c>: our speed in the units the PyTorch peers print, measured in the same sitting as the
+/// peers, alternating, with medians and ratios — the machine is shared and noisy, only ratios travel.
+/// </summary>
+public static class BenchCommand
+{
+    private sealed record Row(string Task, string Unit, List<double> Ours, List<double> Peer, bool HigherIsBetter)
+    {
+        public double? Ratio => Peer.Count == 0 ? null : HigherIsBetter ? Median(Ours) / Median(Peer) : Median(Peer) / Median(Ours);
+    }
+
+    public static Command Create()
+    {
+        var rounds = new Option<int>("--rounds") { Description = "alternating rounds of ours and the peers; medians are reported", DefaultValueFactory = _ => 3 };
+        var steps = new Option<long>("--steps") { Description = "regression steps a round", DefaultValueFactory = _ => 2000 };
+        var data = new Option<string>("--data") { Description = "Fashion-MNIST folder", DefaultValueFactory = _ => FashionMnist.DefaultFolder };
+        var peers = new Option<string?>("--peers") { Description = "folder of the PyTorch peers (default: ../shared/peers, found upwards)" };
+        var python = new Option<string>("--python") { Description = "the interpreter that has PyTorch", DefaultValueFactory = _ => "/usr/bin/python3" };
+        var noPeers = new Option<bool>("--no-peers") { Description = "measure our side only" };
+        var distributed = new Option<bool>("--distributed") { Description = "also Fashion-MNIST at batch 256 with 1, 2 and 4 worker actors" };
+        var json = new Option<bool>("--json") { Description = "one JSON line per measurement" };
+        var command = new Command("bench", "Speed against the PyTorch peers, run in the same sitting: regression steps/s, Fashion-MNIST samples/s, matrix-product GFLOPS")
+        {
+            rounds, steps, data, peers, python, noPeers, distributed, json,
+        };
+        command.SetAction(r =>
+        {
+            TrainOptions.Positive("--rounds", r.GetValue(rounds));
+            TrainOptions.Positive("--steps", r.GetValue(steps));
+            var folder = r.GetValue(noPeers) ? null : Peers.Find(r.GetValue(peers));
+            var peer = folder is null ? null : new Peers(folder, r.GetValue(python)!);
+            if (peer is not null && !peer.Available())
+            {
+                Console.Error.WriteLine($"dbp: {r.GetValue(python)} cannot import torch (apt-get install python3-torch): measuring our side only");
+                peer = null;
+            }
+            Run(r.GetValue(rounds), r.GetValue(steps), r.GetValue(data)!, peer, r.GetValue(distributed), r.GetValue(json));
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Run(int rounds, long steps, string dataFolder, Peers? peer, bool distributed, bool json)
+    {
+        void Say(string line) { if (!json) Console.Error.WriteLine(line); }
+        Say($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, BLAS {Blas.Provider}, load {Load()}");
+        var regression = new Row("regression step (1-32-32-1 tanh, 200 points)", "µs/step", [], [], HigherIsBetter: false);
+        var fashion = new Row("Fashion-MNIST 784-256-10, batch 64", "samples/s", [], [], HigherIsBetter: true);
+        var (train, test) = FashionMnist.Load(dataFolder);
+        MeasureRegression(200); // warm up the JIT
+        for (int round = 1; round <= rounds; round++)
+        {
+            Say($"round {round} of {rounds}");
+            regression.Ours.Add(MeasureRegression(steps));
+            if (peer is not null) regression.Peer.Add(peer.Regression(steps, 0).GetProperty("us_per_step").GetDouble());
+            fashion.Ours.Add(MeasureFashion(train, test, 64, 64, workers: 0));
+            if (peer is not null) fashion.Peer.Add(peer.Fashion(dataFolder, 64).GetProperty("samples_per_s").GetDouble());
+        }
+        var rows = new List<Row> { regression, fashion };
+        if (distributed)
+            foreach (int w in new[] { 1, 2, 4 })
+                rows.Add(new Row($"Fashion-MNIST batch 256, {w} worker actor(s)", "samples/s",
+                    Enumerable.Range(0, rounds).Select(_ => MeasureFashion(train, test, 256, 128, w)).ToList(), [], true));
+        foreach (var (shape, gflops) in Gemm()) rows.Add(new Row($"sgemm {shape}", "GFLOPS", [gflops], [], true));
+        Report(rows, json);
+    }
+
+    private static double MeasureRegression(long steps)
+    {
+        var spec = new JobSpec(JobSpec.Regression, [32, 32], "tanh", 200, 0, null);
+        var data = spec.Data().Train;
+        var settings = new TrainingSettings(spec.Objective(), new Sgd(0.05), new Batches(200, 200, false, 0), steps, 200, 0);
+        var clock = Stopwatch.StartNew();
+        new Trainer(settings, data).Run(TrainingState.Start(settings), steps);
+        return clock.Elapsed.TotalMicroseconds / steps;
+    }
+
+    private static double MeasureFashion(Dataset train, Dataset test, int batch, int microShard, int workers)
+    {
+        var spec = new JobSpec(JobSpec.Fashion, [256], "relu", 0, 0, null);
+        var batches = new Batches(train.Count, batch, true, 0);
+        var settings = new TrainingSettings(spec.Objective(), new Sgd(0.1), batches, batches.PerEpoch, microShard, 0);
+        ITrainingEngine engine = workers == 0 ? new Trainer(settings, train) : new LocalEngine(settings, train, workers);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            engine.Run(TrainingState.Start(settings), settings.Steps);
+            return train.Count / clock.Elapsed.TotalSeconds;
+        }
+        finally { (engine as IDisposable)?.Dispose(); }
+    }
+
+    /// <summary>The Fashion step's two large products, and a large square one as the practical single-core peak.</summary>
+    private static IEnumerable<(string Shape, double Gflops)> Gemm()
+    {
+        foreach (var (ta, tb, m, n, k) in new[] { (false, true, 64, 256, 784), (true, false, 256, 784, 64), (false, false, 1024, 1024, 1024) })
+        {
+            var a = new float[m * k];
+            var b = new float[k * n];
+            var c = new float[m * n];
+            Blas.Gemm<float>(ta, tb, m, n, k, a, b, c);
+            int reps = (int)Math.Max(3, 2e9 / (2.0 * m * n * k));
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < reps; i++) Blas.Gemm<float>(ta, tb, m, n, k, a, b, c);
+            yield return ($"{m}x{k}{(ta ? "ᵀ" : "")}·{k}x{n}{(tb ? "ᵀ" : "")}", 2.0 * m * n * k * reps / clock.Elapsed.TotalSeconds / 1e9);
+        }
+    }
+
+    private static void Report(List<Row> rows, bool json)
+    {
+        foreach (var row in rows)
+        {
+            if (json)
+            {
+                var line = new Dictionary<string, object> { ["task"] = row.Task, ["unit"] = row.Unit, ["ours"] = Math.Round(Median(row.Ours), 2) };
+                if (row.Peer.Count > 0) { line["pytorch"] = Math.Round(Median(row.Peer), 2); line["ratio"] = Math.Round(row.Ratio!.Value, 2); }
+                Console.WriteLine(JsonSerializer.Serialize(line));
+            }
+            else
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{row.Task,-48} {Median(row.Ours),10:F1} {row.Unit,-9} {(row.Peer.Count > 0 ? $"PyTorch {Median(row.Peer),10:F1}  ours/PyTorch speed {row.Ratio:F2}x" : "")}"));
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+}

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace DistributedBackprop.Cli.Bench;
+
+/// <summary>The PyTorch peers in ../shared/peers, run with Debian's interpreter at one thread (their fastest here).</summary>
+public sealed class Peers(string folder, string python)
+{
+    /// <summary>The peers folder: --peers, else DBP_PEERS, else ../shared/peers or shared/peers above the working folder.</summary>
+    public static string? Find(string? given)
+    {
+        if (given is not null) return Directory.Exists(given) ? Path.GetFullPath(given) : throw new UsageException($"--peers: no folder {given}");
+        if (Environment.GetEnvironmentVariable("DBP_PEERS") is { } env && Directory.Exists(env)) return env;
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+            foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", "peers"), Path.Combine(dir.FullName, "..", "shared", "peers") })
+                if (File.Exists(Path.Combine(candidate, "seed_train.py"))) return Path.GetFullPath(candidate);
+        return null;
+    }
+
+    /// <summary>Whether PyTorch imports: the peers need Debian's python3-torch.</summary>
+    public bool Available()
+    {
+        try { return Run(["-c", "import torch"], TimeSpan.FromMinutes(1)).ExitCode == 0; }
+        catch (System.ComponentModel.Win32Exception) { return false; }
+    }
+
+    public JsonElement Regression(long steps, int seed) =>
+        LastJson(Run([Path.Combine(folder, "seed_train.py"), "--threads", "1", "--steps", steps.ToString(), "--seed", seed.ToString()], TimeSpan.FromMinutes(10)));
+
+    public JsonElement Fashion(string data, int batch) =>
+        LastJson(Run([Path.Combine(folder, "fmnist.py"), "--threads", "1", "--epochs", "1", "--batch", batch.ToString(), "--data", data.TrimEnd('/') + "/"], TimeSpan.FromMinutes(10)));
+
+    private static JsonElement LastJson((int ExitCode, string Out, string Err) r) => r.ExitCode == 0
+        ? JsonDocument.Parse(r.Out.TrimEnd().Split('\n')[^1]).RootElement
+        : throw new IOException($"a PyTorch peer failed: {r.Err.Trim().Split('\n')[^1]}");
+
+    private (int ExitCode, string Out, string Err) Run(string[] args, TimeSpan limit)
+    {
+        var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var p = Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(limit)) { p.Kill(entireProcessTree: true); throw new TimeoutException($"a PyTorch peer took over {limit}"); }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
