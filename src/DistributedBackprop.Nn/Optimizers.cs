@@ -95,12 +95,26 @@ public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double
         T b1 = T.CreateChecked(Beta1), b2 = T.CreateChecked(Beta2), wd = T.CreateChecked(WeightDecay), eps = T.CreateChecked(Epsilon);
         T stepSize = T.CreateChecked(LearningRate / (1 - Math.Pow(Beta1, step)));
         T correction2 = T.CreateChecked(Math.Sqrt(1 - Math.Pow(Beta2, step)));
-        for (int i = 0; i < p.Length; i++)
+        T oneMinusB1 = T.One - b1, oneMinusB2 = T.One - b2;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= p.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var vp = new Vector<T>(p[i..]);
+                var grad = new Vector<T>(g[i..]) + vp * wd;
+                var vm = new Vector<T>(m[i..]) * b1 + grad * oneMinusB1;
+                var vv = new Vector<T>(v[i..]) * b2 + grad * grad * oneMinusB2;
+                vm.CopyTo(m[i..]);
+                vv.CopyTo(v[i..]);
+                (vp - vm * stepSize / (Vector.SquareRoot(vv) / correction2 + new Vector<T>(eps))).CopyTo(p[i..]);
+            }
+        // The same operations, in the same order, for the elements left over.
+        for (; i < p.Length; i++)
         {
-            T grad = g[i] + wd * p[i];
-            m[i] = b1 * m[i] + (T.One - b1) * grad;
-            v[i] = b2 * v[i] + (T.One - b2) * grad * grad;
-            p[i] -= stepSize * m[i] / (T.Sqrt(v[i]) / correction2 + eps);
+            T grad = g[i] + p[i] * wd;
+            m[i] = m[i] * b1 + grad * oneMinusB1;
+            v[i] = v[i] * b2 + grad * grad * oneMinusB2;
+            p[i] -= m[i] * stepSize / (T.Sqrt(v[i]) / correction2 + eps);
         }
     }
 }
