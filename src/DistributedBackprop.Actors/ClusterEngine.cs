@@ -29,7 +29,7 @@ public sealed class ClusterEngine : ITrainingEngine, IHasWorkers
 
     public TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null)
     {
-        WaitForWorkers();
+        AwaitWorkers();
         var done = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var coordinator = _system.ActorOf(Coordinator.Props(_settings, state, until, onStep, done, _checkpoint, waitForWorkers: true));
         _recruiter.Tell(new Recruiter.SetCoordinator(coordinator));
@@ -38,7 +38,7 @@ public sealed class ClusterEngine : ITrainingEngine, IHasWorkers
         return outcome.Error is null ? outcome.State! : throw outcome.Error;
     }
 
-    private void WaitForWorkers()
+    public void AwaitWorkers()
     {
         var deadline = DateTime.UtcNow + _joinTimeout;
         while (_status.Ready < _minWorkers)

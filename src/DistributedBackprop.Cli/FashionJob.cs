@@ -14,6 +14,7 @@ public static class FashionJob
 
     public static List<Epoch> Run(TrainingSettings settings, ITrainingEngine engine, Dataset train, Dataset test, TrainingState start, bool json, TextWriter output, Func<int>? workers = null)
     {
+        (engine as IHasWorkers)?.AwaitWorkers();
         var accuracy = new Accuracy(settings.Objective);
         var epochs = new List<Epoch>();
         long perEpoch = settings.Batches.PerEpoch;

@@ -15,6 +15,7 @@ public static class RegressionJob
 
     public static Result Run(TrainingSettings settings, ITrainingEngine engine, TrainingState start, long logEvery, bool json, TextWriter output, Func<int>? workers = null)
     {
+        (engine as IHasWorkers)?.AwaitWorkers();
         if (!json) output.WriteLine("iter,\tloss");
         var history = new List<StepLog>();
         var clock = Stopwatch.StartNew();

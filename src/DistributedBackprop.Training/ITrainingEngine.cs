@@ -14,8 +14,12 @@ public interface ITrainingEngine
     TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null);
 }
 
-/// <summary>An engine that knows how many workers took part (a cluster counts its worker nodes).</summary>
+/// <summary>An engine whose workers come and go: a cluster, which counts its worker nodes.</summary>
 public interface IHasWorkers
 {
+    /// <summary>How many workers have taken part so far.</summary>
     int Workers { get; }
+
+    /// <summary>Blocks until enough workers are up, so that timing starts with training, not with waiting.</summary>
+    void AwaitWorkers();
 }
