@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Runs a dbp cluster on this machine: one parameter-server node and N worker nodes, each a process on
+# 127.0.0.1 with its own log. The training arguments go to the server; when it ends, its standard output (the
+# JSON lines) is printed and its exit code is this script's. Every process the script starts is stopped when
+# the script ends, however it ends (normally, on an error, on --timeout, on Ctrl-C or SIGTERM), through the
+# process ids it recorded: each node runs in its own process group, so whatever a node started goes too.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: deploy/local/cluster.sh [OPTIONS] -- train regression|fashion-mnist [TRAINING FLAGS]
+
+Starts one parameter-server node and N worker nodes on 127.0.0.1, waits for the server to finish, prints
+its standard output and exits with its exit code. Only the server's output goes to standard output; the
+script's own messages go to standard error.
+
+  --workers N                 worker nodes (default 2)
+  --port P                    the parameter server's port (default 4053); refused if something listens on it
+  --logs DIR                  where the logs go (default deploy/local/logs/<timestamp>)
+  --build                     build the CLI in Release first (dotnet build src/DistributedBackprop.Cli -c Release)
+  --timeout SECONDS           the longest the build and the training may take together (default 600)
+  --kill-worker-after SECONDS kill -9 the first worker that many seconds after the nodes start
+  -h, --help                  this text
+
+DBP_CMD, when set, is the command that runs dbp (split on spaces; default
+"dotnet src/DistributedBackprop.Cli/bin/Release/net10.0/dbp.dll").
+
+example: deploy/local/cluster.sh --workers 3 -- train regression --steps 600 --json
+EOF
+}
+
+die() { echo "cluster: $*" >&2; exit 2; }
+is_count() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+workers=2
+port=4053
+logs=""
+build=0
+timeout=600
+kill_worker_after=""
+while (($# > 0)); do
+  case $1 in
+    --workers | --port | --logs | --timeout | --kill-worker-after)
+      (($# >= 2)) || die "$1 needs a value (see --help)"
+      case $1 in
+        --workers) workers=$2 ;;
+        --port) port=$2 ;;
+        --logs) logs=$2 ;;
+        --timeout) timeout=$2 ;;
+        --kill-worker-after) kill_worker_after=$2 ;;
+      esac
+      shift 2
+      ;;
+    --build) build=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    --) shift; break ;;
+    *) die "unknown option '$1'; the training arguments go after '--' (see --help)" ;;
+  esac
+done
+(($# > 0)) || die "no training arguments: give them after '--', e.g. -- train regression --steps 600 --json"
+train_args=("$@")
+
+is_count "$workers" || die "--workers must be a whole number above 0, not '$workers'"
+if ! is_count "$port" || ((10#$port > 65535)); then die "--port must be between 1 and 65535, not '$port'"; fi
+is_count "$timeout" || die "--timeout must be a whole number of seconds above 0, not '$timeout'"
+[[ -z $kill_worker_after ]] || [[ $kill_worker_after =~ ^[0-9]+$ ]] ||
+  die "--kill-worker-after must be a whole number of seconds, not '$kill_worker_after'"
+workers=$((10#$workers)) port=$((10#$port)) timeout=$((10#$timeout))
+
+# The nodes get every address and role from their flags; a DBP_* variable left in this shell would
+# override them (dbp node reads DBP_HOSTNAME, DBP_PORT, DBP_SEED_NODES and DBP_ROLE).
+unset DBP_HOSTNAME DBP_PORT DBP_SEED_NODES DBP_ROLE
+
+dll="$root/src/DistributedBackprop.Cli/bin/Release/net10.0/dbp.dll"
+if [[ -n ${DBP_CMD:-} ]]; then
+  read -r -a dbp_cmd <<<"$DBP_CMD"
+else
+  dbp_cmd=(dotnet "$dll")
+fi
+
+need_dll() {
+  if [[ -z ${DBP_CMD:-} && ! -f $dll ]]; then
+    die "$dll not found: build it first (add --build, or: dotnet build src/DistributedBackprop.Cli -c Release)"
+  fi
+}
+if ((!build)); then need_dll; fi
+
+port_in_use() {
+  if command -v ss >/dev/null && [[ -n $(ss -Hltn "sport = :$1") ]]; then return 0; fi
+  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null # connects only if something listens
+}
+port_in_use "$port" && die "port $port is in use (see: ss -ltnp 'sport = :$port'); pick another with --port"
+
+if [[ -z $logs ]]; then logs="$here/logs/$(date +%Y%m%d-%H%M%S)-$$"; fi
+mkdir -p "$logs"
+logs=$(cd "$logs" && pwd)
+echo "cluster: logs in $logs" >&2
+
+# Each process runs under setsid: its pid is also its process-group id, the group holds whatever it starts,
+# and a Ctrl-C in the terminal reaches only this script, which then stops the groups itself.
+launcher=()
+if command -v setsid >/dev/null; then launcher=(setsid); fi
+pids=()   # every process started, in order
+names=()  # their names, same order
+reaped=() # 1 once its exit code has been collected
+grace=10  # seconds a process gets to stop after SIGTERM before SIGKILL
+
+start() { # start NAME STDOUT STDERR COMMAND... (STDERR may be STDOUT: one file, written in order)
+  local name=$1 out=$2 err=$3
+  shift 3
+  if [[ $err == "$out" ]]; then
+    "${launcher[@]}" "$@" </dev/null >"$out" 2>&1 &
+  else
+    "${launcher[@]}" "$@" </dev/null >"$out" 2>"$err" &
+  fi
+  pids+=("$!") names+=("$name") reaped+=(0)
+  echo "cluster: started $name (pid $!)" >&2
+}
+# shellcheck disable=SC2317 # used by stop_all, which the EXIT trap calls
+running() { kill -0 "$1" 2>/dev/null; }                          # the process itself
+# shellcheck disable=SC2317
+group_alive() { kill -0 -- "-$1" 2>/dev/null || running "$1"; }    # the process or anything it started
+signal() { kill "-$1" -- "-$2" 2>/dev/null || kill "-$1" "$2" 2>/dev/null || true; }
+reap() { # reap INDEX: collects the exit code of a process that has ended, once, into $code
+  code=0
+  wait "${pids[$1]}" 2>/dev/null || code=$?
+  reaped[$1]=1
+}
+
+# shellcheck disable=SC2317
+wait_for_groups() { # wait_for_groups SECONDS: until no group is left, or that many seconds have passed
+  local i any until=$((SECONDS + $1))
+  while :; do
+    any=0
+    for i in "${!pids[@]}"; do
+      if group_alive "${pids[i]}"; then any=1; fi
+    done
+    ((any && SECONDS < until)) || return 0
+    sleep 0.2 # bash also reaps ended children here, so they stop counting as alive
+  done
+}
+
+# shellcheck disable=SC2317
+stop_all() {
+  local i
+  for i in "${!pids[@]}"; do
+    if group_alive "${pids[i]}"; then signal TERM "${pids[i]}"; fi
+  done
+  wait_for_groups "$grace"
+  for i in "${!pids[@]}"; do
+    if group_alive "${pids[i]}"; then
+      echo "cluster: ${names[i]} (pid ${pids[i]}) did not stop within ${grace}s of SIGTERM: SIGKILL" >&2
+      signal KILL "${pids[i]}"
+      disown "${pids[i]}" 2>/dev/null || true # its exit code says nothing more; spare the "Killed" notice
+      reaped[i]=1
+    fi
+  done
+  wait_for_groups 5
+  for i in "${!pids[@]}"; do
+    if ((!reaped[i])) && ! running "${pids[i]}"; then reap "$i"; fi
+  done
+}
+
+# shellcheck disable=SC2317 # the EXIT trap
+on_exit() {
+  local status=$?
+  trap '' INT TERM HUP # the stop below is bounded; let it finish
+  if ((${#pids[@]} > 0)); then stop_all; fi
+  if [[ -n $logs ]]; then echo "cluster: logs in $logs" >&2; fi
+  exit "$status"
+}
+trap on_exit EXIT
+trap 'echo "cluster: interrupted; stopping every node" >&2; exit 130' INT
+trap 'echo "cluster: terminated; stopping every node" >&2; exit 143' TERM
+trap 'echo "cluster: hung up; stopping every node" >&2; exit 129' HUP
+
+deadline=$((SECONDS + timeout))
+wait_or_time_out() { # wait_or_time_out INDEX WHAT: waits for the process to end; times out at the deadline
+  while running "${pids[$1]}"; do
+    if ((SECONDS >= deadline)); then
+      echo "cluster: timed out after ${timeout}s $2; stopping every node" >&2
+      exit 124
+    fi
+    sleep 0.2
+  done
+}
+
+if ((build)); then
+  echo "cluster: building the CLI in Release (log: $logs/build.log)" >&2
+  start build "$logs/build.log" "$logs/build.log" \
+    dotnet build "$root/src/DistributedBackprop.Cli" -c Release -nologo --disable-build-servers
+  wait_or_time_out 0 "building the CLI"
+  reap 0
+  if ((code != 0)); then
+    tail -n 20 "$logs/build.log" >&2
+    die "the build failed (exit $code); see $logs/build.log"
+  fi
+  need_dll
+fi
+
+seed="akka.tcp://dbp@127.0.0.1:$port"
+start parameter-server "$logs/parameter-server.stdout" "$logs/parameter-server.log" \
+  "${dbp_cmd[@]}" node --role parameter-server --hostname 127.0.0.1 --port "$port" --min-workers "$workers" \
+  -- "${train_args[@]}"
+server=$((${#pids[@]} - 1))
+first_worker=${#pids[@]}
+for ((w = 1; w <= workers; w++)); do
+  start "worker-$w" "$logs/worker-$w.log" "$logs/worker-$w.log" \
+    "${dbp_cmd[@]}" node --role worker --seed-nodes "$seed" --hostname 127.0.0.1 --port 0
+done
+echo "cluster: waiting for the parameter server (at most ${timeout}s); follow it with: tail -f $logs/parameter-server.log" >&2
+
+# Workers that end while the server trains are reported (a worker's failure is the trainer's to handle).
+report_ended_workers() {
+  local i
+  for ((i = first_worker; i < ${#pids[@]}; i++)); do
+    if ((!reaped[i])) && ! running "${pids[i]}"; then
+      reap "$i"
+      echo "cluster: ${names[i]} (pid ${pids[i]}) ended with exit code $code" >&2
+    fi
+  done
+}
+
+started=$SECONDS
+killed=0
+while running "${pids[server]}"; do
+  if ((SECONDS >= deadline)); then
+    echo "cluster: timed out after ${timeout}s waiting for the parameter server; stopping every node" >&2
+    exit 124
+  fi
+  if [[ -n $kill_worker_after ]] && ((!killed && SECONDS - started >= kill_worker_after)); then
+    killed=1
+    if running "${pids[first_worker]}"; then
+      echo "cluster: kill -9 ${names[first_worker]} (pid ${pids[first_worker]}) after ${kill_worker_after}s" >&2
+      signal KILL "${pids[first_worker]}"
+    fi
+  fi
+  report_ended_workers
+  sleep 0.2
+done
+reap "$server"
+server_code=$code
+echo "cluster: parameter-server ended with exit code $server_code" >&2
+
+# The workers leave by themselves once the server has left the cluster; give them a little while.
+worker_deadline=$((SECONDS + grace))
+((worker_deadline < deadline)) || worker_deadline=$deadline
+while :; do
+  report_ended_workers
+  left=0
+  for ((i = first_worker; i < ${#pids[@]}; i++)); do
+    if ((!reaped[i])); then left=$((left + 1)); fi
+  done
+  ((left > 0 && SECONDS < worker_deadline)) || break
+  sleep 0.2
+done
+if ((left > 0)); then echo "cluster: $left worker(s) still running ${grace}s after the server ended; stopping them" >&2; fi
+
+cat "$logs/parameter-server.stdout"
+if ((server_code != 0)); then
+  echo "cluster: the parameter server failed (exit $server_code); the end of its log:" >&2
+  tail -n 20 "$logs/parameter-server.log" >&2
+fi
+exit "$server_code"
