@@ -28,7 +28,9 @@ public sealed record Batches(int Examples, int BatchSize, bool Shuffle, int Seed
 
     private int[] Order(int epoch)
     {
-        if (_cachedEpoch == epoch && _cachedOrder is not null) return _cachedOrder;
+        // Without shuffling every epoch has the same order: built once, not once an epoch (a full-batch
+        // regression starts an epoch every step).
+        if (_cachedOrder is not null && (_cachedEpoch == epoch || !Shuffle)) return _cachedOrder;
         var order = Shuffle ? Rng.For(Seed, $"order of epoch {epoch}").Permutation(Examples)
                             : Enumerable.Range(0, Examples).ToArray();
         (_cachedEpoch, _cachedOrder) = (epoch, order);
