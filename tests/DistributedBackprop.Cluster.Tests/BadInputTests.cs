@@ -60,8 +60,7 @@ public class BadInputTests
             int port = Nodes.FreePort();
             var server = nodes.Start("node", "--role", "parameter-server", "--port", port.ToString(), "--min-workers", "1", "--join-timeout", "8",
                 "--", "train", "fashion-mnist", "--data", data, "--epochs", "1", "--json");
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (!server.Err.Contains("waiting for") && clock.Elapsed < Nodes.Limit) Thread.Sleep(50);
+            server.WaitToSay("waiting for");
             Thread.Sleep(1000); // the server has loaded its copy; the worker will find none
             Directory.Delete(data, true);
             var worker = nodes.Worker(port);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 
 namespace DistributedBackprop.Cluster.Tests;
@@ -33,16 +32,15 @@ public class ClusterTrainingTests
     {
         using var nodes = new Nodes();
         int port = Nodes.FreePort();
-        string[] longer = ["train", "regression", "--steps", "1500", "--hidden", "8,8", "--json"];
+        // The table (not --json) shows how far training has got: the kill lands mid-run, after step 300.
+        string[] longer = ["train", "regression", "--steps", "6000", "--hidden", "8,8", "--log-every", "300"];
         var server = nodes.ParameterServer(port, 3, longer);
         var workers = new[] { nodes.Worker(port), nodes.Worker(port), nodes.Worker(port) };
-        var clock = Stopwatch.StartNew();
-        while (!workers[0].Err.Contains("joined") && clock.Elapsed < Nodes.Limit) Thread.Sleep(50);
-        Thread.Sleep(3000); // well into training
+        server.WaitToPrint("300,\t");
         Assert.False(server.Process.HasExited, "training ended before a worker could be killed");
         workers[0].Process.Kill(); // SIGKILL
         Assert.True(server.WaitForExit() == 0, server.Err);
-        Assert.Equal(InProcessHash(nodes, longer), server.LastJsonHash());
+        Assert.Equal(InProcessHash(nodes, [.. longer, "--json"]), server.TableHash());
     }
 
     [Fact]
@@ -50,11 +48,10 @@ public class ClusterTrainingTests
     {
         using var nodes = new Nodes();
         int port = Nodes.FreePort();
-        string[] training = ["train", "regression", "--steps", "4000", "--hidden", "8,8", "--json"];
+        string[] training = ["train", "regression", "--steps", "8000", "--hidden", "8,8", "--json"];
         var server = nodes.ParameterServer(port, 1, training);
         var first = nodes.Worker(port);
-        var clock = Stopwatch.StartNew();
-        while (!first.Err.Contains("joined") && clock.Elapsed < Nodes.Limit) Thread.Sleep(50);
+        first.WaitToSay("joined");
         Thread.Sleep(500);
         var late = nodes.Worker(port);
         Assert.True(server.WaitForExit() == 0, server.Err);
@@ -69,8 +66,7 @@ public class ClusterTrainingTests
         using var nodes = new Nodes();
         int port = Nodes.FreePort();
         var server = nodes.ParameterServer(port, 1, Regression);
-        var clock = Stopwatch.StartNew();
-        while (!server.Err.Contains("waiting for") && clock.Elapsed < Nodes.Limit) Thread.Sleep(50);
+        server.WaitToSay("waiting for");
         var rng = new Random(5);
         for (int i = 0; i < 20; i++)
         {

@@ -37,6 +37,22 @@ public sealed class Nodes : IDisposable
             return Process.ExitCode;
         }
 
+        /// <summary>Waits (bounded) until the node has said <paramref name="text"/> on standard error.</summary>
+        public void WaitToSay(string text) => WaitFor(() => Err, text);
+
+        /// <summary>Waits (bounded) until the node has printed <paramref name="text"/> on standard output.</summary>
+        public void WaitToPrint(string text) => WaitFor(() => Out, text);
+
+        private void WaitFor(Func<string> stream, string text)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!stream().Contains(text) && !Process.HasExited && clock.Elapsed < Limit) Thread.Sleep(50);
+            Assert.True(stream().Contains(text), $"the node never wrote '{text}'; stderr: {Err}");
+        }
+
+        /// <summary>The hash on the "param_hash ..." line of the table output.</summary>
+        public string TableHash() => Out.Split('\n').Single(l => l.StartsWith("param_hash ")).Trim()["param_hash ".Length..];
+
         public string LastJsonHash() => JsonDocument.Parse(Out.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("param_hash").GetString()!;
         public JsonElement LastJson() => JsonDocument.Parse(Out.TrimEnd().Split('\n')[^1]).RootElement;
     }
