@@ -39,7 +39,7 @@ public static class TrainCommand
             int seed = r.GetValue(common.Seed);
             var spec = new JobSpec(JobSpec.Regression, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), r.GetValue(activation)!, r.GetValue(samples), seed, null);
             var data = spec.Data().Train;
-            var settings = new TrainingSettings(spec.Objective(), common.MakeOptimizer(r, r.GetValue(lr)),
+            var settings = new TrainingSettings(spec.Objective(), common.MakeOptimizer(r, r.GetValue(lr), r.GetValue(steps)),
                 new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), common.MicroShardOr(r, data.Count), seed);
             var (policy, start) = common.Checkpointing(r, settings);
             var engine = common.Engine(r, settings, spec, data, policy);
@@ -75,9 +75,9 @@ public static class TrainCommand
             TrainOptions.Positive("--epochs", r.GetValue(epochs));
             int seed = r.GetValue(common.Seed);
             var spec = new JobSpec(JobSpec.Fashion, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), "relu", 0, seed, Path.GetFullPath(r.GetValue(data)!));
-            var optimizer = common.MakeOptimizer(r, r.GetValue(lr));
             var (train, test) = spec.Data();
             var batches = new Batches(train.Count, r.GetValue(batch), Shuffle: true, seed);
+            var optimizer = common.MakeOptimizer(r, r.GetValue(lr), (long)r.GetValue(epochs) * batches.PerEpoch);
             var settings = new TrainingSettings(spec.Objective(), optimizer, batches, (long)r.GetValue(epochs) * batches.PerEpoch, common.MicroShardOr(r, 64), seed);
             var (policy, start) = common.Checkpointing(r, settings);
             var engine = common.Engine(r, settings, spec, train, policy);

@@ -14,6 +14,7 @@ public sealed class TrainOptions(EngineFactory? factory)
     public readonly Option<string> Optimizer = new("--optimizer") { Description = "sgd, momentum, nesterov or adam", DefaultValueFactory = _ => "sgd" };
     public readonly Option<double> Momentum = new("--momentum") { Description = "momentum for momentum and nesterov", DefaultValueFactory = _ => 0.9 };
     public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => 0.0 };
+    public readonly Option<string> Schedule = new("--lr-schedule") { Description = "constant, or cosine: the learning rate anneals to 0 over the run", DefaultValueFactory = _ => "constant" };
     public readonly Option<int?> MicroShard = new("--micro-shard") { Description = "examples per micro-shard, the unit of work whose gradients are summed in order: results depend on it, not on --workers (default: the whole batch for regression, 64 for fashion-mnist)" };
     public readonly Option<int> Seed = new("--seed") { Description = "seed for the data, its order and the initial weights", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Json = new("--json") { Description = "machine-readable JSON lines instead of the table" };
@@ -24,7 +25,7 @@ public sealed class TrainOptions(EngineFactory? factory)
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Workers, Optimizer, Momentum, WeightDecay, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume }) command.Options.Add(o);
+        foreach (var o in new Option[] { Workers, Optimizer, Momentum, WeightDecay, Schedule, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume }) command.Options.Add(o);
     }
 
     /// <summary>The engine the flags ask for: worker actors in this process, or the plain loop for --workers 0.</summary>
@@ -77,7 +78,17 @@ public sealed class TrainOptions(EngineFactory? factory)
         return size;
     }
 
-    public Optimizer MakeOptimizer(ParseResult r, double lr) => MakeOptimizer(r.GetValue(Optimizer)!, lr, r.GetValue(Momentum), r.GetValue(WeightDecay));
+    /// <summary>The optimizer the flags ask for, its schedule spread over <paramref name="steps"/>.</summary>
+    public Optimizer MakeOptimizer(ParseResult r, double lr, long steps) =>
+        MakeOptimizer(r.GetValue(Optimizer)!, lr, r.GetValue(Momentum), r.GetValue(WeightDecay)) with
+        {
+            CosineSteps = r.GetValue(Schedule) switch
+            {
+                "constant" => 0,
+                "cosine" => steps,
+                var other => throw new UsageException($"--lr-schedule: unknown '{other}' (constant or cosine)"),
+            },
+        };
 
     public static void Positive(string flag, double value)
     {

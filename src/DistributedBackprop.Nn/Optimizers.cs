@@ -25,6 +25,13 @@ public abstract record Optimizer
 
     public static string SlotKey(string parameter, string slot) => parameter + "#" + slot;
 
+    /// <summary>Over how many steps the learning rate anneals to 0 along a half cosine; 0 keeps it constant.</summary>
+    public long CosineSteps { get; init; }
+
+    /// <summary>The learning rate of step <paramref name="step"/> (from 1): a pure function of the step, so every engine agrees.</summary>
+    protected double RateAt(double baseRate, long step) => CosineSteps <= 0 ? baseRate
+        : baseRate * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(step - 1, CosineSteps) / CosineSteps));
+
     public OptimizerState<T> Init<T>(Parameters<T> parameters) where T : unmanaged, IFloatingPointIeee754<T> =>
         new(0, new Parameters<T>(parameters.SelectMany(p => SlotNames.Select(s => (SlotKey(p.Name, s), Tensor<T>.Zeros(p.Value.Dims))))));
 
@@ -61,7 +68,7 @@ public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov
 
     protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, Span<T> unused, long step)
     {
-        T lr = T.CreateChecked(LearningRate), wd = T.CreateChecked(WeightDecay), mu = T.CreateChecked(Momentum);
+        T lr = T.CreateChecked(RateAt(LearningRate, step)), wd = T.CreateChecked(WeightDecay), mu = T.CreateChecked(Momentum);
         if (Momentum == 0)
         {
             // p -= lr (g + wd p)
@@ -93,7 +100,7 @@ public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double
     protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, long step)
     {
         T b1 = T.CreateChecked(Beta1), b2 = T.CreateChecked(Beta2), wd = T.CreateChecked(WeightDecay), eps = T.CreateChecked(Epsilon);
-        T stepSize = T.CreateChecked(LearningRate / (1 - Math.Pow(Beta1, step)));
+        T stepSize = T.CreateChecked(RateAt(LearningRate, step) / (1 - Math.Pow(Beta1, step)));
         T correction2 = T.CreateChecked(Math.Sqrt(1 - Math.Pow(Beta2, step)));
         T oneMinusB1 = T.One - b1, oneMinusB2 = T.One - b2;
         int i = 0;

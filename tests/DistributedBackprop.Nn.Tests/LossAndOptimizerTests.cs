@@ -47,6 +47,26 @@ public class LossAndOptimizerTests
     }
 
     [Fact]
+    public void A_cosine_schedule_anneals_the_learning_rate_to_zero_over_its_steps()
+    {
+        var opt = new Sgd(0.5) { CosineSteps = 4 };
+        var p = new Parameters<double>([("w", Tensor<double>.Scalar(0))]);
+        var g = new Parameters<double>([("w", Tensor<double>.Scalar(1))]);
+        var state = opt.Init(p);
+        var taken = new List<double>();
+        for (int i = 0; i < 6; i++)
+        {
+            double before = p["w"].Item();
+            (p, state) = opt.Step(p, g, state);
+            taken.Add(before - p["w"].Item());
+        }
+        var expected = Enumerable.Range(1, 6).Select(t => 0.5 * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(t - 1, 4) / 4))).ToArray();
+        for (int i = 0; i < 6; i++) Assert.Equal(expected[i], taken[i], 12);
+        Assert.Equal(0.5, taken[0], 12);
+        Assert.Equal(0, taken[5], 12);
+    }
+
+    [Fact]
     public void Losses_match_pytorch()
     {
         var l = Reference.Root.GetProperty("losses");
