@@ -68,7 +68,7 @@ public static class ParameterServerRules
         }
         if (accumulator.Count != s.ExpectedExamples)
             return Refuse(s, $"step {s.Step}: shards cover {accumulator.Count} examples, the step has {s.ExpectedExamples}");
-        if (accumulator.Mean() is not { } mean)
+        if (accumulator.TakeMean() is not { } mean)
             return Refuse(s, $"step {s.Step}: the gradient or loss is not finite (NaN or infinity); nothing was applied");
 
         var (parameters, optimizerState) = optimizer.Step(s.Parameters, mean, s.Optimizer);

@@ -19,6 +19,7 @@ public sealed class Worker : ReceiveActor, IWithStash
     private readonly int[][] _shapes;
     private Parameters<float>? _parameters;
     private long _version = -1;
+    private readonly Dictionary<int, (Tensor<float> X, Tensor<float> Y)> _batches = [];
 
     public IStash Stash { get; set; } = null!;
 
@@ -45,8 +46,11 @@ public sealed class Worker : ReceiveActor, IWithStash
 
     private GradientShard Compute(ComputeShard c)
     {
-        var (x, y) = _data.Gather(c.Examples);
-        double lossSum = _shard.Run(_parameters!, x, y);
+        // The examples go into this worker's own buffers, one pair per shard size: gathered, not allocated.
+        if (!_batches.TryGetValue(c.Examples.Length, out var batch))
+            _batches[c.Examples.Length] = batch = _data.Gather(c.Examples);
+        else _data.Gather(c.Examples, batch.X.Buffer, batch.Y.Buffer);
+        double lossSum = _shard.Run(_parameters!, batch.X, batch.Y);
         // Copies: the plan's buffers are overwritten by the next shard, a message must not change.
         var grads = new NamedTensor[_names.Length];
         for (int i = 0; i < grads.Length; i++) grads[i] = new NamedTensor(_names[i], Tensor<float>.FromArray(_shard.Gradient(i), _shapes[i]));

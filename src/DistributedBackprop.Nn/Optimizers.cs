@@ -20,8 +20,12 @@ public abstract record Optimizer
     /// <summary>Names of the per-parameter state slots, e.g. "momentum".</summary>
     public abstract IReadOnlyList<string> SlotNames { get; }
 
-    /// <summary>One parameter's update; <paramref name="slots"/> holds one span per slot name; <paramref name="step"/> counts from 1.</summary>
-    protected abstract void Update<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> slot0, Span<T> slot1, long step) where T : unmanaged, IFloatingPointIeee754<T>;
+    /// <summary>
+    /// One parameter's update from <paramref name="p"/> into <paramref name="next"/> — the same span when in
+    /// place, so every read of the old value comes before its element is written; slots are updated in place;
+    /// <paramref name="step"/> counts from 1.
+    /// </summary>
+    protected abstract void Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, Span<T> slot0, Span<T> slot1, long step) where T : unmanaged, IFloatingPointIeee754<T>;
 
     public static string SlotKey(string parameter, string slot) => parameter + "#" + slot;
 
@@ -38,23 +42,28 @@ public abstract record Optimizer
     public (Parameters<T> Parameters, OptimizerState<T> State) Step<T>(Parameters<T> parameters, Parameters<T> gradients, OptimizerState<T> state)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var p = parameters.Map((_, t) => new Tensor<T>(t.ToArray(), t.Dims));
+        // New parameters are written straight from the old ones: one pass, not a copy and then an update.
+        var next = parameters.Map((_, t) => Tensor<T>.Zeros([.. t.Shape]));
         var s = new OptimizerState<T>(state.Step, state.Slots.Map((_, t) => new Tensor<T>(t.ToArray(), t.Dims)));
-        return (p, StepInPlace(p, gradients, s));
+        return (next, Apply(parameters, next, gradients, s));
     }
 
     /// <summary>Writes the step into <paramref name="parameters"/>' and the state's own buffers: only for tensors the caller owns.</summary>
     public OptimizerState<T> StepInPlace<T>(Parameters<T> parameters, Parameters<T> gradients, OptimizerState<T> state)
+        where T : unmanaged, IFloatingPointIeee754<T> => Apply(parameters, parameters, gradients, state);
+
+    private OptimizerState<T> Apply<T>(Parameters<T> parameters, Parameters<T> next, Parameters<T> gradients, OptimizerState<T> state)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         long step = state.Step + 1;
-        foreach (var (name, p) in parameters)
+        for (int i = 0; i < parameters.Count; i++)
         {
+            var (name, p) = parameters[i];
             var g = gradients[name];
             if (!Shapes.Equal(g.Dims, p.Dims)) throw new ArgumentException($"gradient of {name} has shape {Shapes.Format(g.Dims)}, the parameter {Shapes.Format(p.Dims)}");
             Span<T> s0 = SlotNames.Count > 0 ? state.Slots[SlotKey(name, SlotNames[0])].Buffer : default;
             Span<T> s1 = SlotNames.Count > 1 ? state.Slots[SlotKey(name, SlotNames[1])].Buffer : default;
-            Update(p.Buffer, g.Buffer, s0, s1, step);
+            Update<T>(p.Buffer, next[i].Value.Buffer, g.Buffer, s0, s1, step);
         }
         return state with { Step = step };
     }
@@ -66,28 +75,27 @@ public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov
     public override string Kind => Nesterov ? "nesterov" : Momentum != 0 ? "momentum" : "sgd";
     public override IReadOnlyList<string> SlotNames => Momentum != 0 ? ["momentum"] : [];
 
-    protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, Span<T> unused, long step)
+    protected override void Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, Span<T> buf, Span<T> unused, long step)
     {
         T lr = T.CreateChecked(RateAt(LearningRate, step)), wd = T.CreateChecked(WeightDecay), mu = T.CreateChecked(Momentum);
-        if (Momentum == 0)
+        if (Momentum != 0)
         {
-            // p -= lr (g + wd p)
-            if (WeightDecay != 0) TP.Multiply(p, T.One - lr * wd, p);
-            TP.MultiplyAdd(g, -lr, p, p);
-            return;
+            // buf = mu buf + (g + wd p); the first step starts buf at the gradient, as PyTorch does.
+            if (step == 1) g.CopyTo(buf);
+            else TP.MultiplyAdd(buf, mu, g, buf);
+            if (WeightDecay != 0) TP.MultiplyAdd(p, wd, buf, buf);
         }
-        // buf = mu buf + (g + wd p); the first step starts buf at the gradient, as PyTorch does.
-        if (step == 1) g.CopyTo(buf);
-        else TP.MultiplyAdd(buf, mu, g, buf);
-        if (WeightDecay != 0) TP.MultiplyAdd(p, wd, buf, buf);
-        if (Nesterov)
+        // next = p - lr (d), d = g + wd p (plain), buf (momentum) or g + wd p + mu buf (Nesterov).
+        if (Momentum == 0 && WeightDecay == 0) { TP.MultiplyAdd(g, -lr, p, next); return; } // one pass
+        if (WeightDecay != 0 && (Momentum == 0 || Nesterov)) TP.Multiply(p, T.One - lr * wd, next);
+        else p.CopyTo(next);
+        if (Momentum == 0) TP.MultiplyAdd(g, -lr, next, next);
+        else if (Nesterov)
         {
-            // p -= lr ((g + wd p) + mu buf)
-            if (WeightDecay != 0) TP.Multiply(p, T.One - lr * wd, p);
-            TP.MultiplyAdd(g, -lr, p, p);
-            TP.MultiplyAdd(buf, -lr * mu, p, p);
+            TP.MultiplyAdd(g, -lr, next, next);
+            TP.MultiplyAdd(buf, -lr * mu, next, next);
         }
-        else TP.MultiplyAdd(buf, -lr, p, p);
+        else TP.MultiplyAdd(buf, -lr, next, next);
     }
 }
 
@@ -97,7 +105,7 @@ public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double
     public override string Kind => "adam";
     public override IReadOnlyList<string> SlotNames => ["m", "v"];
 
-    protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, long step)
+    protected override void Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, Span<T> m, Span<T> v, long step)
     {
         T b1 = T.CreateChecked(Beta1), b2 = T.CreateChecked(Beta2), wd = T.CreateChecked(WeightDecay), eps = T.CreateChecked(Epsilon);
         T stepSize = T.CreateChecked(RateAt(LearningRate, step) / (1 - Math.Pow(Beta1, step)));
@@ -113,7 +121,7 @@ public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double
                 var vv = new Vector<T>(v[i..]) * b2 + grad * grad * oneMinusB2;
                 vm.CopyTo(m[i..]);
                 vv.CopyTo(v[i..]);
-                (vp - vm * stepSize / (Vector.SquareRoot(vv) / correction2 + new Vector<T>(eps))).CopyTo(p[i..]);
+                (vp - vm * stepSize / (Vector.SquareRoot(vv) / correction2 + new Vector<T>(eps))).CopyTo(next[i..]);
             }
         // The same operations, in the same order, for the elements left over.
         for (; i < p.Length; i++)
@@ -121,7 +129,7 @@ public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double
             T grad = g[i] + p[i] * wd;
             m[i] = m[i] * b1 + grad * oneMinusB1;
             v[i] = v[i] * b2 + grad * grad * oneMinusB2;
-            p[i] -= m[i] * stepSize / (T.Sqrt(v[i]) / correction2 + eps);
+            next[i] = p[i] - m[i] * stepSize / (T.Sqrt(v[i]) / correction2 + eps);
         }
     }
 }

@@ -67,10 +67,13 @@ public sealed class GradientAccumulator
         return finite;
     }
 
-    /// <summary>The minibatch's mean gradient as fresh tensors, or null when it is not finite.</summary>
-    public Parameters<float>? Mean()
+    /// <summary>
+    /// The minibatch's mean gradient, divided in place over the accumulator's own buffers and handed over
+    /// with them (the accumulator is spent: a parameter server makes one per step); null when not finite.
+    /// </summary>
+    public Parameters<float>? TakeMean()
     {
-        var mean = new Parameters<float>(_names.Select((name, i) => (name, Tensor<float>.Zeros(_shapes[i]))));
+        var mean = new Parameters<float>(_names.Select((name, i) => (name, new Tensor<float>(_sums[i], _shapes[i]))));
         return MeanInto(mean) ? mean : null;
     }
 
