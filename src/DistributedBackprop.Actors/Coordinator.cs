@@ -71,8 +71,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
         });
         Receive<StepRefused>(r => Finish(new RunOutcome(null, new TrainingDivergedException(r.Step, r.Reason.Replace($"step {r.Step}: ", "")))));
         Receive<StateSnapshot>(s => Finish(new RunOutcome(new TrainingState(
-            new Parameters<float>(s.Parameters.Select(t => (t.Name, t.Value))),
-            new OptimizerState<float>(s.OptimizerStep, new Parameters<float>(s.Slots.Select(t => (t.Name, t.Value)))), s.Step), null)));
+            NamedTensor.ToParameters(s.Parameters), new OptimizerState<float>(s.OptimizerStep, NamedTensor.ToParameters(s.Slots)), s.Step), null)));
         Receive<Terminated>(t => OnWorkerLost(t.ActorRef));
         Receive<LoseWorker>(l => OnWorkerLost(l.Worker));
         Receive<Resend>(r => { if (r.Step == _step && _shards.Length > 0) ResendUnfinished(); });

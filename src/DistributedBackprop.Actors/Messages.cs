@@ -1,4 +1,5 @@
 using DistributedBackprop.Core;
+using DistributedBackprop.Nn;
 using MessagePack;
 
 namespace DistributedBackprop.Actors;
@@ -8,7 +9,11 @@ public interface IDbpMessage;
 
 /// <summary>A tensor with its parameter name; on the wire, its shape and raw little-endian float32 bytes.</summary>
 [MessagePackObject]
-public sealed record NamedTensor([property: Key(0)] string Name, [property: Key(1)] Tensor<float> Value);
+public sealed record NamedTensor([property: Key(0)] string Name, [property: Key(1)] Tensor<float> Value)
+{
+    public static NamedTensor[] From(Parameters<float> parameters) => parameters.Select(p => new NamedTensor(p.Name, p.Value)).ToArray();
+    public static Parameters<float> ToParameters(IEnumerable<NamedTensor> tensors) => new(tensors.Select(t => (t.Name, t.Value)));
+}
 
 /// <summary>Server → workers: the parameters at <paramref name="Version"/>; shards of that version use them.</summary>
 [MessagePackObject]

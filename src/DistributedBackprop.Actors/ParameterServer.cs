@@ -14,7 +14,7 @@ public sealed class ParameterServer : ReceiveActor
     public ParameterServer(ServerState initial, Optimizer optimizer, IActorRef coordinator)
     {
         _state = initial;
-        Receive<GetState>(_ => Sender.Tell(new StateSnapshot(_state.Version, _state.Step, Named(_state.Parameters), _state.Optimizer.Step, Named(_state.Optimizer.Slots))));
+        Receive<GetState>(_ => Sender.Tell(new StateSnapshot(_state.Version, _state.Step, NamedTensor.From(_state.Parameters), _state.Optimizer.Step, NamedTensor.From(_state.Optimizer.Slots))));
         Receive<GetCounters>(_ => Sender.Tell(new ServerCounters(_state.Version, _state.Step, _state.Duplicates, _state.Stale)));
         Receive<SaveCheckpoint>(save =>
         {
@@ -33,8 +33,6 @@ public sealed class ParameterServer : ReceiveActor
             foreach (var reply in replies) coordinator.Tell(reply);
         });
     }
-
-    private static NamedTensor[] Named(Parameters<float> p) => p.Select(t => new NamedTensor(t.Name, t.Value)).ToArray();
 
     public static Props Props(ServerState initial, Optimizer optimizer, IActorRef coordinator) =>
         Akka.Actor.Props.Create(() => new ParameterServer(initial, optimizer, coordinator));

@@ -81,7 +81,7 @@ public static class ParameterServerRules
         return (next, [Update(next), new StepApplied(s.Step, next.Version, accumulator.MeanLoss)]);
     }
 
-    public static ParameterUpdate Update(ServerState s) => new(s.Version, s.Parameters.Select(p => new NamedTensor(p.Name, p.Value)).ToArray());
+    public static ParameterUpdate Update(ServerState s) => new(s.Version, NamedTensor.From(s.Parameters));
 
     private static (ServerState, IReadOnlyList<IDbpMessage>) Refuse(ServerState s, string reason) =>
         (s with { Stopped = true }, [new StepRefused(s.Step, reason)]);

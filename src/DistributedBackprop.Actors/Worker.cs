@@ -32,7 +32,7 @@ public sealed class Worker : ReceiveActor, IWithStash
         Receive<ParameterUpdate>(u =>
         {
             if (u.Version <= _version) return;
-            _parameters = new Parameters<float>(u.Parameters.Select(t => (t.Name, t.Value)));
+            _parameters = NamedTensor.ToParameters(u.Parameters);
             _version = u.Version;
             Stash.UnstashAll();
         });
