@@ -44,7 +44,7 @@ public static class TrainCommand
             var (policy, start) = common.Checkpointing(r, settings);
             var engine = common.Engine(r, settings, spec, data, policy);
             RegressionJob.Result result;
-            try { result = RegressionJob.Run(settings, engine, start, r.GetValue(logEvery), r.GetValue(common.Json), Console.Out, Workers(engine, r, common)); }
+            try { result = RegressionJob.Run(settings, engine, start, r.GetValue(logEvery), r.GetValue(common.Json), Console.Out, Workers(engine, r, common, settings)); }
             finally { (engine as IDisposable)?.Dispose(); }
             if (r.GetValue(plot) is string path)
             {
@@ -81,7 +81,7 @@ public static class TrainCommand
             var settings = new TrainingSettings(spec.Objective(), optimizer, batches, (long)r.GetValue(epochs) * batches.PerEpoch, common.MicroShardOr(r, 64), seed);
             var (policy, start) = common.Checkpointing(r, settings);
             var engine = common.Engine(r, settings, spec, train, policy);
-            try { FashionJob.Run(settings, engine, train, test!, start, r.GetValue(common.Json), Console.Out, Workers(engine, r, common)); }
+            try { FashionJob.Run(settings, engine, train, test!, start, r.GetValue(common.Json), Console.Out, Workers(engine, r, common, settings)); }
             finally { (engine as IDisposable)?.Dispose(); }
             return 0;
         });
@@ -89,6 +89,6 @@ public static class TrainCommand
     }
 
     /// <summary>The "workers" a JSON line reports, read when it is printed: a cluster counts the worker nodes that took part.</summary>
-    private static Func<int> Workers(ITrainingEngine engine, ParseResult r, TrainOptions common) =>
-        engine is IHasWorkers w ? () => w.Workers : () => r.GetValue(common.Workers);
+    private static Func<int> Workers(ITrainingEngine engine, ParseResult r, TrainOptions common, TrainingSettings settings) =>
+        engine is IHasWorkers w ? () => w.Workers : () => common.WorkerCount(r, settings);
 }

@@ -21,7 +21,7 @@ public sealed class TrainOptions(EngineFactory? factory)
     public readonly Option<string?> Checkpoint = new("--checkpoint") { Description = "folder for checkpoint.dbp (parameters, optimizer state, data cursor), replaced atomically" };
     public readonly Option<long> CheckpointEvery = new("--checkpoint-every") { Description = "write the checkpoint every this many steps (and at the end)", DefaultValueFactory = _ => 100 };
     public readonly Option<bool> Resume = new("--resume") { Description = "continue from the checkpoint in --checkpoint, if there is one" };
-    public readonly Option<int> Workers = new("--workers") { Description = "worker actors in this process (0: the plain single-threaded loop); the result does not depend on it", DefaultValueFactory = _ => Environment.ProcessorCount };
+    public readonly Option<int?> Workers = new("--workers") { Description = "worker actors in this process (0: the plain single-threaded loop); the result does not depend on it (default: one per core where a batch has several micro-shards, else the plain loop)" };
 
     public void AddTo(Command command)
     {
@@ -31,11 +31,16 @@ public sealed class TrainOptions(EngineFactory? factory)
     /// <summary>The engine the flags ask for: worker actors in this process, or the plain loop for --workers 0.</summary>
     public ITrainingEngine Engine(ParseResult r, TrainingSettings settings, JobSpec spec, DistributedBackprop.Data.Dataset data, CheckpointPolicy? policy)
     {
-        int workers = r.GetValue(Workers);
+        int workers = WorkerCount(r, settings);
         if (workers < 0) throw new UsageException($"--workers must be 0 or more, not {workers}");
         if (factory is not null) return factory(settings, spec, data, policy, workers);
         return workers == 0 ? new Trainer(settings, data, policy) : new DistributedBackprop.Actors.LocalEngine(settings, data, workers, policy);
     }
+
+    /// <summary>--workers, or by default one per core when there is work to share: a batch of one micro-shard
+    /// has none, and the plain loop computes the same bits without the messages.</summary>
+    public int WorkerCount(ParseResult r, TrainingSettings settings) =>
+        r.GetValue(Workers) ?? (settings.Batches.BatchSize > settings.MicroShard ? Environment.ProcessorCount : 0);
 
     /// <summary>The checkpoint policy and the state to start from (a resumed one, or a fresh one).</summary>
     public (CheckpointPolicy? Policy, TrainingState Start) Checkpointing(ParseResult r, TrainingSettings settings)
