@@ -22,7 +22,7 @@ public sealed class ShardGradient(Objective objective)
     public double Run(Parameters<float> parameters, Tensor<float> x, Tensor<float> y)
     {
         _bindings ??= new Dictionary<string, Tensor<float>>(StringComparer.Ordinal);
-        foreach (var (name, value) in parameters) _bindings[name] = value;
+        for (int i = 0; i < parameters.Count; i++) _bindings[parameters[i].Name] = parameters[i].Value; // no enumerator to box
         _bindings[objective.X.Name] = x;
         _bindings[objective.Y.Name] = y;
         int rows = x.Shape[0];

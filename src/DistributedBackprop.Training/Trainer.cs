@@ -18,6 +18,7 @@ public sealed class Trainer : ITrainingEngine
     private readonly Dictionary<int, (float[] X, float[] Y)> _buffers = [];
 
     private readonly CheckpointPolicy? _checkpoint;
+    private readonly Func<int, ReadOnlySpan<float>> _gradient; // made once: a method group allocates a delegate per use
 
     public Trainer(TrainingSettings settings, Dataset data, CheckpointPolicy? checkpoint = null)
     {
@@ -25,6 +26,7 @@ public sealed class Trainer : ITrainingEngine
         _settings = settings;
         _data = data;
         _shard = new ShardGradient(settings.Objective);
+        _gradient = _shard.Gradient;
         _accumulator = new GradientAccumulator(settings.Objective.Model.Parameters.Select(p => (p.Name, p.Shape)));
     }
 
@@ -40,8 +42,7 @@ public sealed class Trainer : ITrainingEngine
                 throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
             double loss = _accumulator.MeanLoss;
             optimizer = _settings.Optimizer.StepInPlace(parameters, mean, optimizer);
-            var after = new TrainingState(parameters, optimizer, step + 1);
-            if (_checkpoint?.Due(step + 1, until) == true) _checkpoint.Save(_settings, after);
+            if (_checkpoint?.Due(step + 1, until) == true) _checkpoint.Save(_settings, new TrainingState(parameters, optimizer, step + 1));
             onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss));
         }
         return new TrainingState(parameters, optimizer, Math.Max(until, state.Step));
@@ -57,8 +58,8 @@ public sealed class Trainer : ITrainingEngine
             var (x, y) = Buffers(count);
             _data.Gather(batch.AsSpan(start, count), x, y);
             double lossSum = _shard.Run(parameters, new Tensor<float>(x, [count, .. _data.InputShape]), new Tensor<float>(y, [count, .. _data.TargetShape]));
-            if (shards.Length == 1) return _accumulator.SingleShardMeanInto(_shard.Gradient, lossSum, count, mean);
-            _accumulator.Add(_shard.Gradient, lossSum, count);
+            if (shards.Length == 1) return _accumulator.SingleShardMeanInto(_gradient, lossSum, count, mean);
+            _accumulator.Add(_gradient, lossSum, count);
         }
         return _accumulator.MeanInto(mean);
     }
