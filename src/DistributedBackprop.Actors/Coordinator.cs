@@ -149,7 +149,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
         _step++;
         _shards = [];
         if (_checkpoint?.Due(_step, _until) == true)
-            _server.Tell(new SaveCheckpoint(_checkpoint.File, TrainingState.CheckpointMeta(_step, CheckpointPolicy.Fingerprint(_settings))));
+            _server.Tell(new SaveCheckpoint(_checkpoint.File, CheckpointPolicy.Meta(_settings, _step)));
         else StartOrFinish();
     }
 

@@ -96,5 +96,4 @@ public sealed class Plan<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The i-th output of the last run: valid until the next run.</summary>
     public ReadOnlySpan<T> Output(int i) => _outputs[i].Buffer;
     public ReadOnlySpan<int> OutputShape(int i) => _outputs[i].Dims;
-    public Tensor<T> OutputCopy(int i) => new(_outputs[i].Buffer.ToArray(), _outputs[i].Dims);
 }

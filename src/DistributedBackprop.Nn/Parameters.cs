@@ -28,7 +28,6 @@ public sealed class Parameters<T> : IReadOnlyList<(string Name, Tensor<T> Value)
     public Tensor<T> this[string name] => _index.TryGetValue(name, out var i) ? _items[i].Value : throw new KeyNotFoundException($"no parameter '{name}'");
     public bool Contains(string name) => _index.ContainsKey(name);
     public IEnumerable<string> Names => _items.Select(p => p.Name);
-    public long ElementCount => _items.Sum(p => (long)p.Value.Length);
 
     public IEnumerator<(string Name, Tensor<T> Value)> GetEnumerator() => ((IEnumerable<(string, Tensor<T>)>)_items).GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

@@ -27,7 +27,6 @@ public sealed class GradientAccumulator
 
     public int Count { get; private set; }
     public double LossSum { get; private set; }
-    public int Shards => _shards;
 
     public void Reset()
     {

@@ -10,10 +10,7 @@ public sealed record TrainingSettings(
     Batches Batches,
     long Steps,
     int MicroShard,
-    int Seed)
-{
-    public long StepsPerEpoch => Batches.PerEpoch;
-}
+    int Seed);
 
 /// <summary>One logged step: the step number (from 0), its epoch, and the minibatch's mean loss before the update.</summary>
 public sealed record StepLog(long Step, int Epoch, double Loss);
@@ -26,10 +23,6 @@ public sealed record TrainingState(Parameters<float> Parameters, OptimizerState<
         var parameters = s.Objective.Model.Init<float>(s.Seed);
         return new(parameters, s.Optimizer.Init(parameters), 0);
     }
-
-    /// <summary>The metadata a checkpoint carries to resume this run.</summary>
-    public static Dictionary<string, string> CheckpointMeta(long nextStep, string settingsKey) =>
-        new() { ["next_step"] = nextStep.ToString(), ["settings"] = settingsKey };
 }
 
 /// <summary>A step the run cannot take: a non-finite loss or gradient. Nothing of it was applied.</summary>
