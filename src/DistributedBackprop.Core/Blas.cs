@@ -50,6 +50,8 @@ public static unsafe class Blas
 
     public static bool IsNative => Sgemm != null && !ForceManaged;
 
+    private static int _fallbackAnnounced;
+
     /// <summary>Tests set this to exercise the fallback on a machine that has OpenBLAS.</summary>
     internal static bool ForceManaged { get; set; }
 
@@ -89,6 +91,9 @@ public static unsafe class Blas
     private static void ManagedGemm<T>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // One line, once, on the first product that falls back: a run 10-20 times slower should say why.
+        if (Interlocked.Exchange(ref _fallbackAnnounced, 1) == 0)
+            Console.Error.WriteLine($"dbp: matrix products run in managed code (MathNet.Numerics): {FallbackReason ?? "forced by a test"}");
         var tb = transB ? Transpose.Transpose : Transpose.DontTranspose;
         var ta = transA ? Transpose.Transpose : Transpose.DontTranspose;
         int rowsB = transB ? k : n, colsB = transB ? n : k; // b as column-major

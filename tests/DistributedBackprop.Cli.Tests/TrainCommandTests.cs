@@ -66,6 +66,20 @@ public class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void Without_openblas_one_line_says_so_and_the_result_is_the_same()
+    {
+        string[] args = ["train", "regression", "--steps", "20", "--json", "--workers", "0"];
+        var native = DbpProcess.Run(TimeSpan.FromMinutes(2), args);
+        var managed = DbpProcess.Run(TimeSpan.FromMinutes(2), new Dictionary<string, string> { ["DBP_BLAS"] = "managed" }, args);
+        Assert.Equal(0, managed.ExitCode);
+        Assert.Equal(["dbp: matrix products run in managed code (MathNet.Numerics): DBP_BLAS=managed"], managed.Err.TrimEnd().Split('\n'));
+        if (DistributedBackprop.Core.Blas.IsNative) Assert.DoesNotContain("managed code", native.Err); // CI installs libopenblas0
+        // Different products may round differently: the loss, not the bits, must agree.
+        double Loss(string stdout) => JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("final_loss").GetDouble();
+        Assert.Equal(Loss(native.Out), Loss(managed.Out), 3);
+    }
+
+    [Fact]
     public void An_unwritable_plot_leaves_nothing_behind()
     {
         var r = DbpRunner.Run("train", "regression", "--steps", "2", "--plot", Path.Combine(_dir, "no", "fit.png"));
