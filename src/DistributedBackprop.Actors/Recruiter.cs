@@ -12,9 +12,6 @@ namespace DistributedBackprop.Actors;
 public sealed class Recruiter : ReceiveActor, IWithTimers
 {
     private sealed record Retry : INoSerializationVerificationNeeded;
-    private readonly HashSet<Address> _up = [];
-    public ITimerScheduler Timers { get; set; } = null!;
-
     public sealed record SetCoordinator(IActorRef? Coordinator) : INoSerializationVerificationNeeded;
 
     /// <summary>Counts the engine reads from its own thread, without asking the actor.</summary>
@@ -26,11 +23,13 @@ public sealed class Recruiter : ReceiveActor, IWithTimers
         internal void Set(int ready, int used) { Volatile.Write(ref _ready, ready); Volatile.Write(ref _used, used); }
     }
 
-    private readonly Dictionary<Address, IActorRef> _workers = [];
-    private readonly HashSet<Address> _everUsed = [];
+    private readonly HashSet<Address> _up = [];                 // worker nodes up, offered the job
+    private readonly Dictionary<Address, IActorRef> _workers = []; // ... that answered ready
+    private readonly HashSet<Address> _everUsed = [];           // ... that a run has used
+    private readonly Status _status;
     private IActorRef? _coordinator;
 
-    private readonly Status _status;
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public Recruiter(JobDescription job, Status status)
     {
@@ -47,8 +46,8 @@ public sealed class Recruiter : ReceiveActor, IWithTimers
         Receive<WorkerReady>(_ =>
         {
             _workers[Sender.Path.Address] = Sender;
-            if (_coordinator is not null) Introduce(Sender);
-            Publish();
+            if (_coordinator is not null) Introduce([Sender]);
+            else Publish();
         });
         Receive<JobFailed>(f => Console.Error.WriteLine($"dbp: worker {f.Node} cannot run the job: {f.Reason}"));
         Receive<ClusterEvent.UnreachableMember>(u => { _up.Remove(u.Member.Address); Lose(u.Member.Address); });
@@ -58,10 +57,7 @@ public sealed class Recruiter : ReceiveActor, IWithTimers
         Receive<SetCoordinator>(s =>
         {
             _coordinator = s.Coordinator;
-            if (_coordinator is null) return;
-            foreach (var w in _workers.Values) _everUsed.Add(w.Path.Address);
-            _coordinator.Tell(new Coordinator.AddWorkers(_workers.Values.ToList()));
-            Publish();
+            if (_coordinator is not null) Introduce(_workers.Values.ToList());
         });
         cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.UnreachableMember));
@@ -71,10 +67,11 @@ public sealed class Recruiter : ReceiveActor, IWithTimers
     private void Offer(Address node, JobDescription job) =>
         Context.ActorSelection(new RootActorPath(node) / "user" / WorkerHost.Name).Tell(job);
 
-    private void Introduce(IActorRef worker)
+    private void Introduce(IReadOnlyList<IActorRef> workers)
     {
-        _everUsed.Add(worker.Path.Address);
-        _coordinator!.Tell(new Coordinator.AddWorkers([worker]));
+        foreach (var w in workers) _everUsed.Add(w.Path.Address);
+        _coordinator!.Tell(new Coordinator.AddWorkers(workers));
+        Publish();
     }
 
     private void Lose(Address node)
