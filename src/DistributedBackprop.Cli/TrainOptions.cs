@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DistributedBackprop.Core;
 using DistributedBackprop.Nn;
 using DistributedBackprop.Training;
 
@@ -21,11 +22,12 @@ public sealed class TrainOptions(EngineFactory? factory)
     public readonly Option<string?> Checkpoint = new("--checkpoint") { Description = "folder for checkpoint.dbp (parameters, optimizer state, data cursor), replaced atomically" };
     public readonly Option<long> CheckpointEvery = new("--checkpoint-every") { Description = "write the checkpoint every this many steps (and at the end)", DefaultValueFactory = _ => 100 };
     public readonly Option<bool> Resume = new("--resume") { Description = "continue from the checkpoint in --checkpoint, if there is one" };
-    public readonly Option<int?> Workers = new("--workers") { Description = "worker actors in this process (0: the plain single-threaded loop); the result does not depend on it (default: one per core where a batch has several micro-shards, else the plain loop)" };
+    public readonly Option<int?> Workers = new("--workers") { Description = "worker actors in this process (0: the plain loop); the result does not depend on it (default: one per core where a batch has several micro-shards, else the plain loop)" };
+    public readonly Option<int?> Threads = new("--threads") { Description = "threads that share one large matrix product; the result does not depend on it (default: the cores left to each worker actor, all of them for the plain loop)" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Workers, Optimizer, Momentum, WeightDecay, Schedule, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume }) command.Options.Add(o);
+        foreach (var o in new Option[] { Workers, Threads, Optimizer, Momentum, WeightDecay, Schedule, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume }) command.Options.Add(o);
     }
 
     /// <summary>The engine the flags ask for: worker actors in this process, or the plain loop for --workers 0.</summary>
@@ -33,9 +35,15 @@ public sealed class TrainOptions(EngineFactory? factory)
     {
         int workers = WorkerCount(r, settings);
         if (workers < 0) throw new UsageException($"--workers must be 0 or more, not {workers}");
+        Blas.Parallelism = r.GetValue(Threads) is { } threads
+            ? threads >= 1 ? threads : throw new UsageException($"--threads must be 1 or more, not {threads}")
+            : ProductThreads(workers);
         if (factory is not null) return factory(settings, spec, data, policy, workers);
         return workers == 0 ? new Trainer(settings, data, policy) : new DistributedBackprop.Actors.LocalEngine(settings, data, workers, policy);
     }
+
+    /// <summary>The cores each worker actor (or the plain loop, for 0) can give one matrix product.</summary>
+    public static int ProductThreads(int workers) => Math.Max(1, Environment.ProcessorCount / Math.Max(1, workers));
 
     /// <summary>--workers, or by default one per core when there is work to share: a batch of one micro-shard
     /// has none, and the plain loop computes the same bits without the messages.</summary>

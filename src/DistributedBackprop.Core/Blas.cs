@@ -70,20 +70,75 @@ public static unsafe class Blas
     {
         if (m == 0 || n == 0) return;
         if (k == 0) { c[..(m * n)].Clear(); return; }
-        int lda = transA ? m : k, ldb = transB ? k : n;
-        if (IsNative)
+        if (!IsNative) { ManagedGemm(transA, transB, m, n, k, a, b, c); return; }
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double)) throw new NotSupportedException($"matrix product of {typeof(T).Name}");
+        fixed (T* pa = a, pb = b, pc = c)
         {
-            fixed (T* pa = a, pb = b, pc = c)
-            {
-                if (typeof(T) == typeof(float))
-                    Sgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, 1f, (float*)pa, lda, (float*)pb, ldb, 0f, (float*)pc, n);
-                else if (typeof(T) == typeof(double))
-                    Dgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, 1d, (double*)pa, lda, (double*)pb, ldb, 0d, (double*)pc, n);
-                else throw new NotSupportedException($"matrix product of {typeof(T).Name}");
-            }
-            return;
+            var product = new Product(typeof(T) == typeof(float), transA, transB, m, n, k, pa, pb, pc);
+            if (product.Blocks == 1) product.Run(0);
+            else ProductBlocks.Run(product, Parallelism);
         }
-        ManagedGemm(transA, transB, m, n, k, a, b, c);
+    }
+
+    /// <summary>
+    /// How many threads may share one large product's blocks: the plain training loop sets it to the cores it
+    /// has; worker actors leave it at 1 (each already has a core). Results do not depend on it.
+    /// </summary>
+    public static int Parallelism
+    {
+        get => _parallelism;
+        set => _parallelism = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), $"parallelism must be 1 or more, not {value}");
+    }
+    private static int _parallelism = 1;
+
+    /// <summary>
+    /// One native product, cut into blocks of <see cref="BlockSize"/> output rows (or columns, for a product
+    /// with few rows) when it is large. The cut depends on the shape alone, and each block is an ordinary
+    /// product, so the bits are the same however many threads run the blocks and in whatever order.
+    /// </summary>
+    internal readonly struct Product
+    {
+        /// <summary>Below this many multiply-adds a product is one block: a second thread would not pay for its wake-up.</summary>
+        private const long SplitMacs = 1 << 21;
+        private const int BlockSize = 128;
+
+        private readonly bool _single, _transA, _transB, _byRows;
+        private readonly int _m, _n, _k;
+        private readonly nint _a, _b, _c;
+        public int Blocks { get; }
+
+        public Product(bool single, bool transA, bool transB, int m, int n, int k, void* a, void* b, void* c)
+        {
+            (_single, _transA, _transB, _m, _n, _k, _a, _b, _c) = (single, transA, transB, m, n, k, (nint)a, (nint)b, (nint)c);
+            bool large = (long)m * n * k >= SplitMacs;
+            _byRows = m >= 2 * BlockSize;
+            Blocks = !large ? 1 : _byRows ? (m + BlockSize - 1) / BlockSize : n >= 2 * BlockSize ? (n + BlockSize - 1) / BlockSize : 1;
+        }
+
+        /// <summary>Block <paramref name="i"/>: rows (or columns) [i·BlockSize, ...) of c, from the matching rows of op(a) (columns of op(b)).</summary>
+        public void Run(int i)
+        {
+            int size = _single ? sizeof(float) : sizeof(double);
+            int lda = _transA ? _m : _k, ldb = _transB ? _k : _n, ldc = _n;
+            int start = i * BlockSize;
+            int m = _m, n = _n;
+            nint a = _a, b = _b, c = _c;
+            if (Blocks > 1 && _byRows)
+            {
+                m = Math.Min(BlockSize, _m - start);
+                a += (nint)start * (_transA ? 1 : _k) * size;
+                c += (nint)start * _n * size;
+            }
+            else if (Blocks > 1)
+            {
+                n = Math.Min(BlockSize, _n - start);
+                b += (nint)start * (_transB ? _k : 1) * size;
+                c += (nint)start * size;
+            }
+            int ta = _transA ? Trans : NoTrans, tb = _transB ? Trans : NoTrans;
+            if (_single) Sgemm(RowMajor, ta, tb, m, n, _k, 1f, (float*)a, lda, (float*)b, ldb, 0f, (float*)c, ldc);
+            else Dgemm(RowMajor, ta, tb, m, n, _k, 1d, (double*)a, lda, (double*)b, ldb, 0d, (double*)c, ldc);
+        }
     }
 
     // MathNet's provider is column-major: a row-major [r,c] array is the column-major [c,r] transpose, so the

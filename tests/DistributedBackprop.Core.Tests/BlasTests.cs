@@ -48,6 +48,45 @@ public class BlasTests
         finally { Blas.ForceManaged = false; }
     }
 
+    public static TheoryData<bool, bool, int, int, int> LargeProducts()
+    {
+        var data = new TheoryData<bool, bool, int, int, int>();
+        foreach (var ta in new[] { false, true })
+            foreach (var tb in new[] { false, true })
+            {
+                data.Add(ta, tb, 300, 90, 80); // cut into blocks of rows, the last one short
+                data.Add(ta, tb, 40, 330, 170); // few rows: cut into blocks of columns
+            }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(LargeProducts))]
+    public void A_large_product_is_cut_into_blocks_that_give_the_same_bits_on_any_number_of_threads(bool ta, bool tb, int m, int n, int k)
+    {
+        var a = TestData.Uniform(3, -1, 1, m * k).ToArray();
+        var b = TestData.Uniform(4, -1, 1, k * n).ToArray();
+        var expected = Naive(ta, tb, m, n, k, a, b);
+        var (af, bf) = (a.Select(x => (float)x).ToArray(), b.Select(x => (float)x).ToArray());
+        float[] Product(int threads)
+        {
+            Blas.Parallelism = threads;
+            try
+            {
+                var c = new float[m * n];
+                Blas.Gemm<float>(ta, tb, m, n, k, af, bf, c);
+                return c;
+            }
+            finally { Blas.Parallelism = 1; }
+        }
+        var one = Product(1);
+        for (int i = 0; i < one.Length; i++) Assert.InRange(one[i] - expected[i], -1e-4 * k, 1e-4 * k); // float sums of k terms in [-1, 1]
+        for (int run = 0; run < 20; run++) Assert.Equal(one, Product(2 + run % 3));
+    }
+
+    [Fact]
+    public void Parallelism_below_one_is_refused() => Assert.Throws<ArgumentOutOfRangeException>(() => Blas.Parallelism = 0);
+
     [Fact]
     public void OpenBlas_is_used_where_libopenblas0_is_installed()
     {

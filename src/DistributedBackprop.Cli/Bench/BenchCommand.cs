@@ -57,7 +57,11 @@ public static class BenchCommand
         void Say(string line) { if (!json) Console.Error.WriteLine(line); }
         Say($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, BLAS {Blas.Provider}, load {Load()}");
         var regression = new Row("regression step (1-32-32-1 tanh, 200 points)", "µs/step", [], [], HigherIsBetter: false);
+        // Ours on every core (the default) and on one, against PyTorch at one thread (its fastest here) and at every core.
+        int cores = Environment.ProcessorCount;
         var fashion = new Row("Fashion-MNIST 784-256-10, batch 64", "samples/s", [], [], HigherIsBetter: true);
+        var fashionOneThread = new Row("  the same, ours at 1 thread", "samples/s", [], [], HigherIsBetter: true);
+        var fashionPeerThreads = new Row($"  the same, PyTorch at {cores} threads", "samples/s", [], [], HigherIsBetter: true);
         var (train, test) = FashionMnist.Load(dataFolder);
         MeasureRegression(200); // warm up the JIT
         for (int round = 1; round <= rounds; round++)
@@ -66,14 +70,25 @@ public static class BenchCommand
             regression.Ours.Add(MeasureRegression(steps));
             if (peer is not null) regression.Peer.Add(peer.Regression(steps, 0).GetProperty("us_per_step").GetDouble());
             fashion.Ours.Add(MeasureFashion(train, test, 64, 64, workers: 0));
-            if (peer is not null) fashion.Peer.Add(peer.Fashion(dataFolder, 64).GetProperty("samples_per_s").GetDouble());
+            fashionOneThread.Ours.Add(MeasureFashion(train, test, 64, 64, workers: 0, threads: 1));
+            if (peer is not null)
+            {
+                fashion.Peer.Add(peer.Fashion(dataFolder, 64).GetProperty("samples_per_s").GetDouble());
+                fashionOneThread.Peer.Add(fashion.Peer[^1]);
+                if (cores > 1)
+                {
+                    fashionPeerThreads.Ours.Add(fashion.Ours[^1]);
+                    fashionPeerThreads.Peer.Add(peer.Fashion(dataFolder, 64, cores).GetProperty("samples_per_s").GetDouble());
+                }
+            }
         }
-        var rows = new List<Row> { regression, fashion };
+        var rows = new List<Row> { regression, fashion, fashionOneThread };
+        if (fashionPeerThreads.Peer.Count > 0) rows.Add(fashionPeerThreads);
         if (distributed)
             foreach (int w in new[] { 1, 2, 4 })
                 rows.Add(new Row($"Fashion-MNIST batch 256, {w} worker actor(s)", "samples/s",
                     Enumerable.Range(0, rounds).Select(_ => MeasureFashion(train, test, 256, 128, w)).ToList(), [], true));
-        foreach (var (shape, gflops) in Gemm()) rows.Add(new Row($"sgemm {shape}", "GFLOPS", [gflops], [], true));
+        foreach (var (shape, threads, gflops) in Gemm(cores)) rows.Add(new Row($"sgemm {shape}, {threads} thread(s)", "GFLOPS", [gflops], [], true));
         Report(rows, json);
     }
 
@@ -87,11 +102,12 @@ public static class BenchCommand
         return clock.Elapsed.TotalMicroseconds / steps;
     }
 
-    private static double MeasureFashion(Dataset train, Dataset test, int batch, int microShard, int workers)
+    private static double MeasureFashion(Dataset train, Dataset test, int batch, int microShard, int workers, int? threads = null)
     {
         var spec = new JobSpec(JobSpec.Fashion, [256], "relu", 0, 0, null);
         var batches = new Batches(train.Count, batch, true, 0);
         var settings = new TrainingSettings(spec.Objective(), new Sgd(0.1), batches, batches.PerEpoch, microShard, 0);
+        Blas.Parallelism = threads ?? TrainOptions.ProductThreads(workers);
         ITrainingEngine engine = workers == 0 ? new Trainer(settings, train) : new LocalEngine(settings, train, workers);
         try
         {
@@ -102,11 +118,16 @@ public static class BenchCommand
         finally { (engine as IDisposable)?.Dispose(); }
     }
 
-    /// <summary>The Fashion step's two large products, and a large square one as the practical single-core peak.</summary>
-    private static IEnumerable<(string Shape, double Gflops)> Gemm()
+    /// <summary>
+    /// The Fashion step's two large products on one core and on all, and a large square one on one core: the
+    /// practical single-core peak.
+    /// </summary>
+    private static IEnumerable<(string Shape, int Threads, double Gflops)> Gemm(int cores)
     {
-        foreach (var (ta, tb, m, n, k) in new[] { (false, true, 64, 256, 784), (true, false, 256, 784, 64), (false, false, 1024, 1024, 1024) })
+        var products = new[] { (false, true, 64, 256, 784, 1), (true, false, 256, 784, 64, 1), (false, true, 64, 256, 784, cores), (true, false, 256, 784, 64, cores), (false, false, 1024, 1024, 1024, 1) };
+        foreach (var (ta, tb, m, n, k, threads) in products.Distinct())
         {
+            Blas.Parallelism = threads;
             var a = new float[m * k];
             var b = new float[k * n];
             var c = new float[m * n];
@@ -114,7 +135,7 @@ public static class BenchCommand
             int reps = (int)Math.Max(3, 2e9 / (2.0 * m * n * k));
             var clock = Stopwatch.StartNew();
             for (int i = 0; i < reps; i++) Blas.Gemm<float>(ta, tb, m, n, k, a, b, c);
-            yield return ($"{m}x{k}{(ta ? "ᵀ" : "")}·{k}x{n}{(tb ? "ᵀ" : "")}", 2.0 * m * n * k * reps / clock.Elapsed.TotalSeconds / 1e9);
+            yield return ($"{m}x{k}{(ta ? "ᵀ" : "")}·{k}x{n}{(tb ? "ᵀ" : "")}", threads, 2.0 * m * n * k * reps / clock.Elapsed.TotalSeconds / 1e9);
         }
     }
 

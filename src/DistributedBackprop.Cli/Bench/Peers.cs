@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace DistributedBackprop.Cli.Bench;
 
-/// <summary>The PyTorch peers in ../shared/peers, run with Debian's interpreter at one thread (their fastest here).</summary>
+/// <summary>The PyTorch peers in ../shared/peers, run with Debian's interpreter, at one thread (their fastest here) unless asked.</summary>
 public sealed class Peers(string folder, string python)
 {
     /// <summary>The peers folder: --peers, else DBP_PEERS, else ../shared/peers or shared/peers above the working folder.</summary>
@@ -27,8 +27,8 @@ public sealed class Peers(string folder, string python)
     public JsonElement Regression(long steps, int seed) =>
         LastJson(Run([Path.Combine(folder, "seed_train.py"), "--threads", "1", "--steps", steps.ToString(), "--seed", seed.ToString()], TimeSpan.FromMinutes(10)));
 
-    public JsonElement Fashion(string data, int batch) =>
-        LastJson(Run([Path.Combine(folder, "fmnist.py"), "--threads", "1", "--epochs", "1", "--batch", batch.ToString(), "--data", data.TrimEnd('/') + "/"], TimeSpan.FromMinutes(10)));
+    public JsonElement Fashion(string data, int batch, int threads = 1) =>
+        LastJson(Run([Path.Combine(folder, "fmnist.py"), "--threads", threads.ToString(), "--epochs", "1", "--batch", batch.ToString(), "--data", data.TrimEnd('/') + "/"], TimeSpan.FromMinutes(10)));
 
     private static JsonElement LastJson((int ExitCode, string Out, string Err) r) => r.ExitCode == 0
         ? JsonDocument.Parse(r.Out.TrimEnd().Split('\n')[^1]).RootElement
