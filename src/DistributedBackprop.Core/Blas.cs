@@ -5,8 +5,9 @@ using MathNet.Numerics.Providers.LinearAlgebra;
 namespace DistributedBackprop.Core;
 
 /// <summary>
-/// The one seam for matrix products: row-major <c>C = op(A) op(B)</c>. OpenBLAS (<c>libopenblas.so.0</c>,
-/// Debian's <c>libopenblas0</c>) where it loads, MathNet.Numerics' managed provider where it does not.
+/// The one seam for matrix products: row-major <c>C = op(A) op(B)</c>. Small products in managed vector code
+/// (<see cref="SmallProduct{T}"/>), the rest through OpenBLAS (<c>libopenblas.so.0</c>, Debian's
+/// <c>libopenblas0</c>) where it loads, MathNet.Numerics' managed provider where it does not.
 /// Set <c>DBP_BLAS=managed</c> to force the managed provider.
 /// </summary>
 public static unsafe class Blas
@@ -70,8 +71,12 @@ public static unsafe class Blas
     {
         if (m == 0 || n == 0) return;
         if (k == 0) { c[..(m * n)].Clear(); return; }
-        if (!IsNative) { ManagedGemm(transA, transB, m, n, k, a, b, c); return; }
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double)) throw new NotSupportedException($"matrix product of {typeof(T).Name}");
+        // Neither the BLAS nor the vector code checks bounds: the operands must hold what the sizes say.
+        if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n)
+            throw new ArgumentException($"a [{m},{k}] by [{k},{n}] product got {a.Length}, {b.Length} and {c.Length} elements");
+        if ((long)m * n * k <= SmallProduct<T>.MaxMacs) { SmallProduct<T>.Run(transA, transB, m, n, k, a, b, c); return; }
+        if (!IsNative) { ManagedGemm(transA, transB, m, n, k, a, b, c); return; }
         fixed (T* pa = a, pb = b, pc = c)
         {
             var product = new Product(typeof(T) == typeof(float), transA, transB, m, n, k, pa, pb, pc);

@@ -68,7 +68,8 @@ public class TrainCommandTests : IDisposable
     [Fact]
     public void Without_openblas_one_line_says_so_and_the_result_is_the_same()
     {
-        string[] args = ["train", "regression", "--steps", "20", "--json", "--workers", "0"];
+        // Layers wide enough that the products go to the BLAS (small ones never do).
+        string[] args = ["train", "regression", "--steps", "20", "--hidden", "300,300", "--lr", "0.002", "--json", "--workers", "0"];
         var native = DbpProcess.Run(TimeSpan.FromMinutes(2), args);
         var managed = DbpProcess.Run(TimeSpan.FromMinutes(2), new Dictionary<string, string> { ["DBP_BLAS"] = "managed" }, args);
         Assert.Equal(0, managed.ExitCode);

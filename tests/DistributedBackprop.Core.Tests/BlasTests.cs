@@ -16,6 +16,13 @@ public class BlasTests
         return c;
     }
 
+    /// <summary>Sums of k products of numbers in [-1, 1]: rounding error grows with k.</summary>
+    private static void Close(double[] expected, double[] actual, double tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.InRange(actual[i] - expected[i], -tolerance, tolerance);
+    }
+
     public static TheoryData<bool, bool, bool> Combinations()
     {
         var data = new TheoryData<bool, bool, bool>();
@@ -30,35 +37,44 @@ public class BlasTests
     [MemberData(nameof(Combinations))]
     public void Gemm_matches_a_plain_loop(bool managed, bool ta, bool tb)
     {
-        const int m = 5, n = 7, k = 3;
-        var a = TestData.Uniform(1, -1, 1, m * k).ToArray();
-        var b = TestData.Uniform(2, -1, 1, k * n).ToArray();
-        var expected = Naive(ta, tb, m, n, k, a, b);
         Blas.ForceManaged = managed;
-        try
-        {
-            var c = new double[m * n];
-            Blas.Gemm<double>(ta, tb, m, n, k, a, b, c);
-            for (int i = 0; i < c.Length; i++) Assert.Equal(expected[i], c[i], 12);
-
-            var cf = new float[m * n];
-            Blas.Gemm<float>(ta, tb, m, n, k, a.Select(x => (float)x).ToArray(), b.Select(x => (float)x).ToArray(), cf);
-            for (int i = 0; i < cf.Length; i++) Assert.Equal(expected[i], cf[i], 5);
-        }
+        try { MatchesAPlainLoop(ta, tb, 70, 65, 60); } // over SmallProduct's size: the BLAS or its fallback runs it
         finally { Blas.ForceManaged = false; }
     }
 
-    public static TheoryData<bool, bool, int, int, int> LargeProducts()
+    /// <summary>A product of random numbers in [-1, 1], in double and in float, against <see cref="Naive"/>.</summary>
+    private static void MatchesAPlainLoop(bool ta, bool tb, int m, int n, int k)
+    {
+        var a = TestData.Uniform(1, -1, 1, m * k).ToArray();
+        var b = TestData.Uniform(2, -1, 1, k * n).ToArray();
+        var expected = Naive(ta, tb, m, n, k, a, b);
+        var c = new double[m * n];
+        Blas.Gemm<double>(ta, tb, m, n, k, a, b, c);
+        Close(expected, c, 1e-13 * k);
+        var cf = new float[m * n];
+        Blas.Gemm<float>(ta, tb, m, n, k, a.Select(x => (float)x).ToArray(), b.Select(x => (float)x).ToArray(), cf);
+        Close(expected, cf.Select(x => (double)x).ToArray(), 1e-5 * k);
+    }
+
+    /// <summary>Every transpose combination of each (m, n, k).</summary>
+    private static TheoryData<bool, bool, int, int, int> Shapes(params (int M, int N, int K)[] sizes)
     {
         var data = new TheoryData<bool, bool, int, int, int>();
         foreach (var ta in new[] { false, true })
             foreach (var tb in new[] { false, true })
-            {
-                data.Add(ta, tb, 300, 90, 80); // cut into blocks of rows, the last one short
-                data.Add(ta, tb, 40, 330, 170); // few rows: cut into blocks of columns
-            }
+                foreach (var (m, n, k) in sizes)
+                    data.Add(ta, tb, m, n, k);
         return data;
     }
+
+    public static TheoryData<bool, bool, int, int, int> SmallProducts() => Shapes((5, 7, 3), (200, 32, 32), (1, 45, 200), (64, 10, 256), (3, 1, 1));
+
+    [Theory]
+    [MemberData(nameof(SmallProducts))]
+    public void Small_products_match_a_plain_loop_in_both_precisions(bool ta, bool tb, int m, int n, int k) => MatchesAPlainLoop(ta, tb, m, n, k);
+
+    // Cut into blocks of rows, the last one short; few rows: cut into blocks of columns.
+    public static TheoryData<bool, bool, int, int, int> LargeProducts() => Shapes((300, 90, 80), (40, 330, 170));
 
     [Theory]
     [MemberData(nameof(LargeProducts))]
@@ -80,7 +96,7 @@ public class BlasTests
             finally { Blas.Parallelism = 1; }
         }
         var one = Product(1);
-        for (int i = 0; i < one.Length; i++) Assert.InRange(one[i] - expected[i], -1e-4 * k, 1e-4 * k); // float sums of k terms in [-1, 1]
+        Close(expected, one.Select(x => (double)x).ToArray(), 1e-5 * k);
         for (int run = 0; run < 20; run++) Assert.Equal(one, Product(2 + run % 3));
     }
 
