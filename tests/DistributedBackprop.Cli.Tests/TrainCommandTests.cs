@@ -40,6 +40,19 @@ public class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void Threads_share_the_large_products_without_changing_the_bits()
+    {
+        // 600-wide layers: the products are over the size that is cut into blocks (by columns and by rows).
+        string[] args = ["train", "regression", "--steps", "4", "--hidden", "600,600", "--lr", "0.001", "--json", "--workers", "0"];
+        var one = Json(DbpRunner.Run([.. args, "--threads", "1"]));
+        var three = Json(DbpRunner.Run([.. args, "--threads", "3"]));
+        var two = Json(DbpRunner.Run([.. args, "--threads", "2", "--seed", "1"]));
+        Assert.Equal(one.GetProperty("param_hash").GetString(), three.GetProperty("param_hash").GetString());
+        Assert.NotEqual(one.GetProperty("param_hash").GetString(), two.GetProperty("param_hash").GetString());
+        DbpRunner.AssertOneLineError(DbpRunner.Run([.. args, "--threads", "0"]), "--threads must be 1 or more");
+    }
+
+    [Fact]
     public void Regression_plot_is_a_png()
     {
         var path = Path.Combine(_dir, "fit.png");
