@@ -86,8 +86,9 @@ public static unsafe class Blas
     }
 
     /// <summary>
-    /// How many threads may share one large product's blocks: the plain training loop sets it to the cores it
-    /// has; worker actors leave it at 1 (each already has a core). Results do not depend on it.
+    /// How many threads may share one large product's blocks: <c>dbp train --threads</c>, by default the cores
+    /// each worker actor (or the plain loop) has to itself. Process-wide, like OpenBLAS's own thread count;
+    /// results do not depend on it.
     /// </summary>
     public static int Parallelism
     {
