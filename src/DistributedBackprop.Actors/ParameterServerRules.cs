@@ -68,10 +68,10 @@ public static class ParameterServerRules
         }
         if (accumulator.Count != s.ExpectedExamples)
             return Refuse(s, $"step {s.Step}: shards cover {accumulator.Count} examples, the step has {s.ExpectedExamples}");
-        if (accumulator.TakeMean() is not { } mean)
+        if ((double.IsFinite(accumulator.LossSum) ? optimizer.Step(s.Parameters, accumulator.Sum, accumulator.Count, s.Optimizer) : null)
+            is not (var parameters, var optimizerState))
             return Refuse(s, $"step {s.Step}: the gradient or loss is not finite (NaN or infinity); nothing was applied");
 
-        var (parameters, optimizerState) = optimizer.Step(s.Parameters, mean, s.Optimizer);
         var next = s with
         {
             Parameters = parameters, Optimizer = optimizerState, Version = s.Version + 1, Step = s.Step + 1,

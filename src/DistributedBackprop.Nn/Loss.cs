@@ -6,8 +6,8 @@ namespace DistributedBackprop.Nn;
 
 /// <summary>
 /// Losses as graph builders. Each comes as a mean (PyTorch's default reduction) and as a per-example sum: the
-/// distributed trainer adds micro-shards' sums and divides once by the batch size, so that the result does
-/// not depend on how the batch was cut.
+/// distributed trainer adds micro-shards' sums and the optimizer scales them once by 1/batch size, so that
+/// the result does not depend on how the batch was cut.
 /// </summary>
 public static class Loss
 {

@@ -1,6 +1,5 @@
 using System.Numerics;
 using DistributedBackprop.Core;
-using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace DistributedBackprop.Nn;
 
@@ -9,8 +8,12 @@ public sealed record OptimizerState<T>(long Step, Parameters<T> Slots) where T :
 
 /// <summary>
 /// An optimizer as a pure step <c>(parameters, gradients, state) -> (parameters, state)</c>. The arithmetic
-/// is one in-place kernel per optimizer; <see cref="Step{T}"/> runs it on copies, a trainer that owns its
-/// buffers runs <see cref="StepInPlace{T}"/> and allocates nothing.
+/// is one in-place kernel per optimizer that reads each gradient element scaled by a factor: 1 for a mean
+/// gradient, 1/n for a sum over n examples, so that a trainer hands over its gradient sums and the mean is
+/// never written out. <see cref="Step{T}(Parameters{T}, Parameters{T}, OptimizerState{T})"/> runs it on
+/// copies; a trainer that owns its buffers runs <see cref="StepInPlace{T}"/> and allocates nothing. The same
+/// pass checks that every gradient element is finite: a step from sums says so, and a caller throws away
+/// what a non-finite step wrote.
 /// </summary>
 public abstract record Optimizer
 {
@@ -22,10 +25,11 @@ public abstract record Optimizer
 
     /// <summary>
     /// One parameter's update from <paramref name="p"/> into <paramref name="next"/> — the same span when in
-    /// place, so every read of the old value comes before its element is written; slots are updated in place;
-    /// <paramref name="step"/> counts from 1.
+    /// place, so every read of the old value comes before its element is written — with the gradient
+    /// <paramref name="g"/>·<paramref name="scale"/>; slots are updated in place; <paramref name="step"/> counts from 1.
+    /// Returns whether every element of <paramref name="g"/> is finite.
     /// </summary>
-    protected abstract void Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, Span<T> slot0, Span<T> slot1, long step) where T : unmanaged, IFloatingPointIeee754<T>;
+    protected abstract bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> slot0, Span<T> slot1, long step) where T : unmanaged, IFloatingPointIeee754<T>;
 
     public static string SlotKey(string parameter, string slot) => parameter + "#" + slot;
 
@@ -39,33 +43,71 @@ public abstract record Optimizer
     public OptimizerState<T> Init<T>(Parameters<T> parameters) where T : unmanaged, IFloatingPointIeee754<T> =>
         new(0, new Parameters<T>(parameters.SelectMany(p => SlotNames.Select(s => (SlotKey(p.Name, s), Tensor<T>.Zeros(p.Value.Dims))))));
 
+    /// <summary>A step with mean gradients, by name, on copies.</summary>
     public (Parameters<T> Parameters, OptimizerState<T> State) Step<T>(Parameters<T> parameters, Parameters<T> gradients, OptimizerState<T> state)
+        where T : unmanaged, IFloatingPointIeee754<T> => Copies(parameters, state, (next, s) => Apply(parameters, next, ByName(parameters, gradients), T.One, s).State);
+
+    /// <summary>
+    /// A step with the gradient sums over <paramref name="count"/> examples, <paramref name="sums"/>(i) for
+    /// parameter i, on copies: the parameter server's step. Null when a gradient element is not finite.
+    /// </summary>
+    public (Parameters<T> Parameters, OptimizerState<T> State)? Step<T>(Parameters<T> parameters, Func<int, ReadOnlySpan<T>> sums, int count, OptimizerState<T> state)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // New parameters are written straight from the old ones: one pass, not a copy and then an update.
-        var next = parameters.Map((_, t) => Tensor<T>.Zeros([.. t.Shape]));
-        var s = new OptimizerState<T>(state.Step, state.Slots.Map((_, t) => new Tensor<T>(t.ToArray(), t.Dims)));
-        return (next, Apply(parameters, next, gradients, s));
+        bool finite = false;
+        var result = Copies(parameters, state, (next, s) =>
+        {
+            var (after, ok) = Apply(parameters, next, sums, Scale<T>(count), s);
+            finite = ok;
+            return after;
+        });
+        return finite ? result : null;
     }
 
-    /// <summary>Writes the step into <paramref name="parameters"/>' and the state's own buffers: only for tensors the caller owns.</summary>
-    public OptimizerState<T> StepInPlace<T>(Parameters<T> parameters, Parameters<T> gradients, OptimizerState<T> state)
-        where T : unmanaged, IFloatingPointIeee754<T> => Apply(parameters, parameters, gradients, state);
+    /// <summary>
+    /// A step with the gradient sums over <paramref name="count"/> examples, written into
+    /// <paramref name="parameters"/>' and the state's own buffers: only for tensors the caller owns. Null when
+    /// a gradient element is not finite; the buffers then hold a half-made step and must be thrown away.
+    /// </summary>
+    public OptimizerState<T>? StepInPlace<T>(Parameters<T> parameters, Func<int, ReadOnlySpan<T>> sums, int count, OptimizerState<T> state)
+        where T : unmanaged, IFloatingPointIeee754<T> => Apply(parameters, parameters, sums, Scale<T>(count), state) is (var after, true) ? after : null;
 
-    private OptimizerState<T> Apply<T>(Parameters<T> parameters, Parameters<T> next, Parameters<T> gradients, OptimizerState<T> state)
+    /// <summary>New parameters are written straight from the old ones (one pass, not a copy and then an update); slots are copied first.</summary>
+    private static (Parameters<T>, OptimizerState<T>) Copies<T>(Parameters<T> parameters, OptimizerState<T> state, Func<Parameters<T>, OptimizerState<T>, OptimizerState<T>> step)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var next = parameters.Map((_, t) => Tensor<T>.Zeros([.. t.Shape]));
+        var s = new OptimizerState<T>(state.Step, state.Slots.Map((_, t) => new Tensor<T>(t.ToArray(), t.Dims)));
+        return (next, step(next, s));
+    }
+
+    /// <summary>1/count: the mean is the sum times this, the same factor in every engine.</summary>
+    private static T Scale<T>(int count) where T : unmanaged, IFloatingPointIeee754<T> =>
+        count > 0 ? T.One / T.CreateChecked(count) : throw new ArgumentOutOfRangeException(nameof(count), "a step needs at least one example");
+
+    private static Func<int, ReadOnlySpan<T>> ByName<T>(Parameters<T> parameters, Parameters<T> gradients) where T : unmanaged, IFloatingPointIeee754<T> => i =>
+    {
+        var (name, p) = parameters[i];
+        var g = gradients[name];
+        if (!Shapes.Equal(g.Dims, p.Dims)) throw new ArgumentException($"gradient of {name} has shape {Shapes.Format(g.Dims)}, the parameter {Shapes.Format(p.Dims)}");
+        return g.Buffer;
+    };
+
+    private (OptimizerState<T> State, bool Finite) Apply<T>(Parameters<T> parameters, Parameters<T> next, Func<int, ReadOnlySpan<T>> gradients, T scale, OptimizerState<T> state)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         long step = state.Step + 1;
+        bool finite = true;
         for (int i = 0; i < parameters.Count; i++)
         {
             var (name, p) = parameters[i];
-            var g = gradients[name];
-            if (!Shapes.Equal(g.Dims, p.Dims)) throw new ArgumentException($"gradient of {name} has shape {Shapes.Format(g.Dims)}, the parameter {Shapes.Format(p.Dims)}");
+            var g = gradients(i);
+            if (g.Length != p.Length) throw new ArgumentException($"gradient of {name} has {g.Length} elements, the parameter {p.Length}");
             Span<T> s0 = SlotNames.Count > 0 ? state.Slots[SlotKey(name, SlotNames[0])].Buffer : default;
             Span<T> s1 = SlotNames.Count > 1 ? state.Slots[SlotKey(name, SlotNames[1])].Buffer : default;
-            Update<T>(p.Buffer, next[i].Value.Buffer, g.Buffer, s0, s1, step);
+            finite &= Update<T>(p.Buffer, next[i].Value.Buffer, g, scale, s0, s1, step);
         }
-        return state with { Step = step };
+        return (state with { Step = step }, finite);
     }
 }
 
@@ -75,27 +117,44 @@ public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov
     public override string Kind => Nesterov ? "nesterov" : Momentum != 0 ? "momentum" : "sgd";
     public override IReadOnlyList<string> SlotNames => Momentum != 0 ? ["momentum"] : [];
 
-    protected override void Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, Span<T> buf, Span<T> unused, long step)
+    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> buf, Span<T> unused, long step)
     {
         T lr = T.CreateChecked(RateAt(LearningRate, step)), wd = T.CreateChecked(WeightDecay), mu = T.CreateChecked(Momentum);
-        if (Momentum != 0)
+        bool momentum = Momentum != 0, decay = WeightDecay != 0, first = step == 1;
+        // d = g scale + wd p; with momentum buf = mu buf + d (buf = d at the first step, as PyTorch) and
+        // d = buf, or d + mu buf for Nesterov; next = p - lr d. The vector and the element loops do the same.
+        var check = Vector<T>.Zero; // g·0: 0 while g is finite, NaN from a NaN or infinity on
+        T tail = T.Zero;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= p.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var vp = new Vector<T>(p[i..]);
+                var vg = new Vector<T>(g[i..]);
+                check += vg * T.Zero;
+                var d = vg * scale;
+                if (decay) d += vp * wd;
+                if (momentum)
+                {
+                    var b = first ? d : new Vector<T>(buf[i..]) * mu + d;
+                    b.CopyTo(buf[i..]);
+                    d = Nesterov ? d + b * mu : b;
+                }
+                (vp + d * -lr).CopyTo(next[i..]);
+            }
+        for (; i < p.Length; i++)
         {
-            // buf = mu buf + (g + wd p); the first step starts buf at the gradient, as PyTorch does.
-            if (step == 1) g.CopyTo(buf);
-            else TP.MultiplyAdd(buf, mu, g, buf);
-            if (WeightDecay != 0) TP.MultiplyAdd(p, wd, buf, buf);
+            tail += g[i] * T.Zero;
+            T d = g[i] * scale;
+            if (decay) d += p[i] * wd;
+            if (momentum)
+            {
+                buf[i] = first ? d : buf[i] * mu + d;
+                d = Nesterov ? d + buf[i] * mu : buf[i];
+            }
+            next[i] = p[i] + d * -lr;
         }
-        // next = p - lr (d), d = g + wd p (plain), buf (momentum) or g + wd p + mu buf (Nesterov).
-        if (Momentum == 0 && WeightDecay == 0) { TP.MultiplyAdd(g, -lr, p, next); return; } // one pass
-        if (WeightDecay != 0 && (Momentum == 0 || Nesterov)) TP.Multiply(p, T.One - lr * wd, next);
-        else p.CopyTo(next);
-        if (Momentum == 0) TP.MultiplyAdd(g, -lr, next, next);
-        else if (Nesterov)
-        {
-            TP.MultiplyAdd(g, -lr, next, next);
-            TP.MultiplyAdd(buf, -lr * mu, next, next);
-        }
-        else TP.MultiplyAdd(buf, -lr, next, next);
+        return !T.IsNaN(Vector.Sum(check) + tail);
     }
 }
 
@@ -105,18 +164,22 @@ public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double
     public override string Kind => "adam";
     public override IReadOnlyList<string> SlotNames => ["m", "v"];
 
-    protected override void Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, Span<T> m, Span<T> v, long step)
+    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> m, Span<T> v, long step)
     {
         T b1 = T.CreateChecked(Beta1), b2 = T.CreateChecked(Beta2), wd = T.CreateChecked(WeightDecay), eps = T.CreateChecked(Epsilon);
         T stepSize = T.CreateChecked(RateAt(LearningRate, step) / (1 - Math.Pow(Beta1, step)));
         T correction2 = T.CreateChecked(Math.Sqrt(1 - Math.Pow(Beta2, step)));
         T oneMinusB1 = T.One - b1, oneMinusB2 = T.One - b2;
+        var check = Vector<T>.Zero; // as in Sgd
+        T tail = T.Zero;
         int i = 0;
         if (Vector.IsHardwareAccelerated)
             for (; i <= p.Length - Vector<T>.Count; i += Vector<T>.Count)
             {
                 var vp = new Vector<T>(p[i..]);
-                var grad = new Vector<T>(g[i..]) + vp * wd;
+                var vg = new Vector<T>(g[i..]);
+                check += vg * T.Zero;
+                var grad = vg * scale + vp * wd;
                 var vm = new Vector<T>(m[i..]) * b1 + grad * oneMinusB1;
                 var vv = new Vector<T>(v[i..]) * b2 + grad * grad * oneMinusB2;
                 vm.CopyTo(m[i..]);
@@ -126,10 +189,12 @@ public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double
         // The same operations, in the same order, for the elements left over.
         for (; i < p.Length; i++)
         {
-            T grad = g[i] + p[i] * wd;
+            tail += g[i] * T.Zero;
+            T grad = g[i] * scale + p[i] * wd;
             m[i] = m[i] * b1 + grad * oneMinusB1;
             v[i] = v[i] * b2 + grad * grad * oneMinusB2;
             next[i] = p[i] - m[i] * stepSize / (T.Sqrt(v[i]) / correction2 + eps);
         }
+        return !T.IsNaN(Vector.Sum(check) + tail);
     }
 }

@@ -6,8 +6,8 @@ namespace DistributedBackprop.Training;
 
 /// <summary>
 /// The single-process training loop: each step's batch is cut into micro-shards, their gradient sums are
-/// added in shard order and divided by the batch size, then the optimizer steps — the same arithmetic, in the
-/// same order, as the distributed trainer, so both end with the same parameters.
+/// added in shard order, and the optimizer steps with the sums and the batch size — the same arithmetic, in
+/// the same order, as the distributed trainer, so both end with the same parameters.
 /// </summary>
 public sealed class Trainer : ITrainingEngine
 {
@@ -35,21 +35,24 @@ public sealed class Trainer : ITrainingEngine
     {
         var parameters = state.Parameters.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape]));
         var optimizer = new OptimizerState<float>(state.Optimizer.Step, state.Optimizer.Slots.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape])));
-        var mean = parameters.Map((_, t) => Tensor<float>.Zeros([.. t.Shape]));
         for (long step = state.Step; step < until; step++)
         {
-            if (!MeanGradient(parameters, _settings.Batches.For(step), mean))
-                throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
-            double loss = _accumulator.MeanLoss;
-            optimizer = _settings.Optimizer.StepInPlace(parameters, mean, optimizer);
+            var (sums, count, loss) = GradientSums(parameters, _settings.Batches.For(step));
+            // A non-finite step leaves these buffers half-written; they are this run's own, and it ends here.
+            optimizer = (double.IsFinite(loss) ? _settings.Optimizer.StepInPlace(parameters, sums, count, optimizer) : null)
+                ?? throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
             if (_checkpoint?.Due(step + 1, until) == true) _checkpoint.Save(_settings, new TrainingState(parameters, optimizer, step + 1));
-            onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss));
+            onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss / count));
         }
         return new TrainingState(parameters, optimizer, Math.Max(until, state.Step));
     }
 
-    /// <summary>Adds up the batch's micro-shards in order into the mean gradient; false when it is not finite.</summary>
-    private bool MeanGradient(Parameters<float> parameters, int[] batch, Parameters<float> mean)
+    /// <summary>
+    /// The batch's gradient sums, added up over its micro-shards in order, with the example count and the
+    /// summed loss. A batch of one micro-shard hands over the plan's own gradients: the same bits as adding
+    /// them to nothing, without the copy.
+    /// </summary>
+    private (Func<int, ReadOnlySpan<float>> Sums, int Count, double LossSum) GradientSums(Parameters<float> parameters, int[] batch)
     {
         var shards = Batches.MicroShards(batch.Length, _settings.MicroShard);
         _accumulator.Reset();
@@ -58,10 +61,10 @@ public sealed class Trainer : ITrainingEngine
             var (x, y) = Buffers(count);
             _data.Gather(batch.AsSpan(start, count), x, y);
             double lossSum = _shard.Run(parameters, new Tensor<float>(x, [count, .. _data.InputShape]), new Tensor<float>(y, [count, .. _data.TargetShape]));
-            if (shards.Length == 1) return _accumulator.SingleShardMeanInto(_gradient, lossSum, count, mean);
+            if (shards.Length == 1) return (_gradient, count, lossSum);
             _accumulator.Add(_gradient, lossSum, count);
         }
-        return _accumulator.MeanInto(mean);
+        return (_accumulator.Sum, _accumulator.Count, _accumulator.LossSum);
     }
 
     private (float[] X, float[] Y) Buffers(int count)

@@ -32,6 +32,29 @@ public class LossAndOptimizerTests
         Reference.AssertClose(Reference.Tensor(Reference.Root.GetProperty("optimizer_steps").GetProperty(name)), p["w"], 1e-12, name);
     }
 
+    [Theory]
+    [MemberData(nameof(OptimizerNames))]
+    public void A_step_from_sums_is_the_step_from_their_mean_and_says_when_a_sum_is_not_finite(string name)
+    {
+        var opt = Optimizers[name];
+        var p = new Parameters<double>([("w", Tensor<double>.Vector(1, -2, 3, 0.5, 7, -1, 2, 4, 9))]); // a vector and a tail
+        double[] sums = [4, -8, 2, 0, 1, 6, -3, 5, 12];
+        var fromMean = opt.Step(p, new Parameters<double>([("w", Tensor<double>.Vector(sums.Select(x => x * 0.25).ToArray()))]), opt.Init(p));
+        var fromSums = opt.Step(p, _ => sums, 4, opt.Init(p));
+        Assert.NotNull(fromSums);
+        Assert.Equal(fromMean.Parameters["w"].ToArray(), fromSums.Value.Parameters["w"].ToArray());
+
+        foreach (int at in new[] { 2, 8 })
+            foreach (double bad in new[] { double.NaN, double.PositiveInfinity })
+            {
+                var broken = (double[])sums.Clone();
+                broken[at] = bad;
+                Assert.Null(opt.Step(p, _ => broken, 4, opt.Init(p)));
+                var own = p.Map((_, t) => Tensor<double>.FromArray(t.Data, [.. t.Shape]));
+                Assert.Null(opt.StepInPlace(own, _ => broken, 4, opt.Init(own)));
+            }
+    }
+
     [Fact]
     public void A_step_leaves_its_inputs_unchanged()
     {

@@ -64,10 +64,12 @@ public class TrainerTests
         }
     }
 
-    [Fact]
-    public void A_diverging_run_stops_with_the_step_and_applies_nothing()
+    [Theory]
+    [InlineData(64)] // four micro-shards, summed
+    [InlineData(200)] // one: the plan's own gradients
+    public void A_diverging_run_stops_with_the_step_and_applies_nothing(int microShard)
     {
-        var s = Regression(100, optimizer: new Sgd(1e6));
+        var s = Regression(100, microShard, optimizer: new Sgd(1e6));
         var data = NotebookRegression.Create(200, 0);
         var checkpoints = Directory.CreateTempSubdirectory("dbp-diverge-").FullName;
         try
