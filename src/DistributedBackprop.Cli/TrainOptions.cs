@@ -36,11 +36,14 @@ public sealed class TrainOptions(EngineFactory? factory)
         int workers = WorkerCount(r, settings);
         if (workers < 0) throw new UsageException($"--workers must be 0 or more, not {workers}");
         Blas.Parallelism = r.GetValue(Threads) is { } threads
-            ? threads >= 1 ? threads : throw new UsageException($"--threads must be 1 or more, not {threads}")
+            ? threads is >= 1 and <= MaxThreads ? threads : throw new UsageException($"--threads must be from 1 to {MaxThreads}, not {threads}")
             : ProductThreads(workers);
         if (factory is not null) return factory(settings, spec, data, policy, workers);
         return workers == 0 ? new Trainer(settings, data, policy) : new DistributedBackprop.Actors.LocalEngine(settings, data, workers, policy);
     }
+
+    /// <summary>Each thread past the first is a helper thread for the life of the process: a bound on a typo.</summary>
+    private const int MaxThreads = 64;
 
     /// <summary>The cores each worker actor (or the plain loop, for 0) can give one matrix product.</summary>
     public static int ProductThreads(int workers) => Math.Max(1, Environment.ProcessorCount / Math.Max(1, workers));

@@ -49,7 +49,8 @@ public class TrainCommandTests : IDisposable
         var two = Json(DbpRunner.Run([.. args, "--threads", "2", "--seed", "1"]));
         Assert.Equal(one.GetProperty("param_hash").GetString(), three.GetProperty("param_hash").GetString());
         Assert.NotEqual(one.GetProperty("param_hash").GetString(), two.GetProperty("param_hash").GetString());
-        DbpRunner.AssertOneLineError(DbpRunner.Run([.. args, "--threads", "0"]), "--threads must be 1 or more");
+        DbpRunner.AssertOneLineError(DbpRunner.Run([.. args, "--threads", "0"]), "--threads must be from 1 to 64, not 0");
+        DbpRunner.AssertOneLineError(DbpRunner.Run([.. args, "--threads", "65"]), "--threads must be from 1 to 64, not 65");
     }
 
     [Fact]
