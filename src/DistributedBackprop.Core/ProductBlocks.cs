@@ -15,7 +15,7 @@ internal static class ProductBlocks
     private static readonly long SpinTicks = Stopwatch.Frequency / 20_000; // 50 µs
     private static Thread[] _helpers = [];
     private static Blas.Product _product;
-    private static int _blocks, _done, _sleeping;
+    private static int _blocks, _done, _sleeping, _wanted;
 
     // The product's generation (high 32 bits) and its next unclaimed block (low 32): a block is claimed by one
     // compare-and-swap that also proves the product is still the current one.
@@ -31,13 +31,14 @@ internal static class ProductBlocks
         try
         {
             EnsureHelpers(parallelism - 1);
+            _wanted = parallelism - 1; // helpers started for a larger --threads sit this one out
             _product = product;
             _blocks = product.Blocks;
             _done = 0;
             long generation = (Volatile.Read(ref _ticket) >> 32) + 1;
             Interlocked.Exchange(ref _ticket, generation << 32); // publishes the fields above
             int sleeping = Volatile.Read(ref _sleeping);
-            if (sleeping > 0) Wake.Release(Math.Min(sleeping, product.Blocks - 1));
+            if (sleeping > 0) Wake.Release(Math.Min(sleeping, Math.Min(_wanted, product.Blocks - 1)));
             Work(generation);
             var spin = new SpinWait();
             while (Volatile.Read(ref _done) < product.Blocks) spin.SpinOnce(-1);
@@ -65,11 +66,14 @@ internal static class ProductBlocks
         var helpers = new Thread[count];
         _helpers.CopyTo(helpers, 0);
         for (int h = _helpers.Length; h < count; h++)
-            (helpers[h] = new Thread(Helper) { IsBackground = true, Name = $"dbp-gemm-{h + 1}" }).Start();
+        {
+            int index = h;
+            (helpers[h] = new Thread(() => Helper(index)) { IsBackground = true, Name = $"dbp-gemm-{h + 1}" }).Start();
+        }
         _helpers = helpers;
     }
 
-    private static void Helper()
+    private static void Helper(int index)
     {
         long seen = Volatile.Read(ref _ticket) >> 32;
         while (true)
@@ -85,7 +89,7 @@ internal static class ProductBlocks
                 continue;
             }
             seen = Generation();
-            Work(seen);
+            if (index < Volatile.Read(ref _wanted)) Work(seen);
         }
     }
 
