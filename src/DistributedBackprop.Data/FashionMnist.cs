@@ -21,9 +21,8 @@ public static class FashionMnist
         if (labels.Shape.Length != 1) throw new DataException($"{prefix} labels: expected [n], got rank {labels.Shape.Length}");
         int n = images.Shape[0], pixels = images.Shape[1] * images.Shape[2];
         if (labels.Shape[0] != n) throw new DataException($"{prefix}: {n} images but {labels.Shape[0]} labels");
-        var x = new float[images.Data.Length];
-        for (int i = 0; i < x.Length; i++) x[i] = images.Data[i] / 255f;
-        return Dataset.Classification(x, [n, pixels], labels.Data.Select(b => (int)b).ToArray(), Classes);
+        // Pixels stay bytes; a batch's rows become byte / 255 as they are gathered.
+        return Dataset.Classification(images.Data, 255f, [n, pixels], labels.Data.Select(b => (int)b).ToArray(), Classes);
     }
 
     private static string Find(string folder, string name)

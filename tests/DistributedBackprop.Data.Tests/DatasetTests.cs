@@ -21,6 +21,23 @@ public class DatasetTests : IDisposable
     }
 
     [Theory]
+    [InlineData(784)] // 24 vectors of 32 and a tail of 16
+    [InlineData(7)] // all tail
+    public void Byte_inputs_gather_the_floats_a_scalar_division_makes(int size)
+    {
+        var rng = new Random(size);
+        var bytes = new byte[6 * size];
+        rng.NextBytes(bytes);
+        int[] labels = [0, 1, 2, 0, 1, 2];
+        var asBytes = Dataset.Classification(bytes, 255f, [6, size], labels, 3);
+        var asFloats = Dataset.Classification(bytes.Select(b => b / 255f).ToArray(), [6, size], labels, 3);
+        int[] batch = [5, 0, 3, 3];
+        Assert.Equal(asFloats.Gather(batch).Inputs.ToArray(), asBytes.Gather(batch).Inputs.ToArray());
+        Assert.Equal(asFloats.Gather(batch).Targets.ToArray(), asBytes.Gather(batch).Targets.ToArray());
+        Assert.Equal(asFloats.Inputs.ToArray(), asBytes.Inputs.ToArray());
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void Fashion_mnist_loads_scaled_pixels_and_one_hot_labels(bool gzip)
