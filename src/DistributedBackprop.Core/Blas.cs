@@ -42,7 +42,8 @@ public static unsafe class Blas
                 SetNumThreads = (delegate* unmanaged<int, void>)t;
             Provider = "OpenBLAS";
             // One thread: OpenBLAS splits a product's sums differently with more threads, and the trainer
-            // promises the same bits for any number of workers; workers are the parallelism.
+            // promises the same bits for any number of workers and threads; the parallelism is the workers'
+            // and our own blocks' (see Product), whose cut depends on the shape alone.
             SetThreads(1);
             return;
         }
