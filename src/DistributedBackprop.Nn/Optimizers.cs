@@ -45,7 +45,11 @@ public abstract record Optimizer
 
     /// <summary>A step with mean gradients, by name, on copies.</summary>
     public (Parameters<T> Parameters, OptimizerState<T> State) Step<T>(Parameters<T> parameters, Parameters<T> gradients, OptimizerState<T> state)
-        where T : unmanaged, IFloatingPointIeee754<T> => Copies(parameters, state, (next, s) => Apply(parameters, next, ByName(parameters, gradients), T.One, s).State);
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (next, s) = Copies(parameters, state);
+        return (next, Apply(parameters, next, ByName(parameters, gradients), T.One, s).State);
+    }
 
     /// <summary>
     /// A step with the gradient sums over <paramref name="count"/> examples, <paramref name="sums"/>(i) for
@@ -54,14 +58,8 @@ public abstract record Optimizer
     public (Parameters<T> Parameters, OptimizerState<T> State)? Step<T>(Parameters<T> parameters, Func<int, ReadOnlySpan<T>> sums, int count, OptimizerState<T> state)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        bool finite = false;
-        var result = Copies(parameters, state, (next, s) =>
-        {
-            var (after, ok) = Apply(parameters, next, sums, Scale<T>(count), s);
-            finite = ok;
-            return after;
-        });
-        return finite ? result : null;
+        var (next, s) = Copies(parameters, state);
+        return Apply(parameters, next, sums, Scale<T>(count), s) is (var after, true) ? (next, after) : null;
     }
 
     /// <summary>
@@ -72,14 +70,14 @@ public abstract record Optimizer
     public OptimizerState<T>? StepInPlace<T>(Parameters<T> parameters, Func<int, ReadOnlySpan<T>> sums, int count, OptimizerState<T> state)
         where T : unmanaged, IFloatingPointIeee754<T> => Apply(parameters, parameters, sums, Scale<T>(count), state) is (var after, true) ? after : null;
 
-    /// <summary>New parameters are written straight from the old ones (one pass, not a copy and then an update); slots are copied first.</summary>
-    private static (Parameters<T>, OptimizerState<T>) Copies<T>(Parameters<T> parameters, OptimizerState<T> state, Func<Parameters<T>, OptimizerState<T>, OptimizerState<T>> step)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var next = parameters.Map((_, t) => Tensor<T>.Zeros([.. t.Shape]));
-        var s = new OptimizerState<T>(state.Step, state.Slots.Map((_, t) => new Tensor<T>(t.ToArray(), t.Dims)));
-        return (next, step(next, s));
-    }
+    /// <summary>
+    /// Buffers for a step on copies: new parameters, written straight from the old ones by the step (one pass,
+    /// not a copy and then an update), and copies of the slots, which the step updates in place.
+    /// </summary>
+    private static (Parameters<T> Next, OptimizerState<T> State) Copies<T>(Parameters<T> parameters, OptimizerState<T> state)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        (parameters.Map((_, t) => Tensor<T>.Zeros([.. t.Shape])),
+         new OptimizerState<T>(state.Step, state.Slots.Map((_, t) => new Tensor<T>(t.ToArray(), t.Dims))));
 
     /// <summary>1/count: the mean is the sum times this, the same factor in every engine.</summary>
     private static T Scale<T>(int count) where T : unmanaged, IFloatingPointIeee754<T> =>
