@@ -61,13 +61,14 @@ public static partial class Op
             ? [inputs[0][1], inputs[0][0]]
             : throw new ShapeException($"transpose takes a matrix, got shape {Shapes.Format(inputs[0])}");
 
-        internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y)
+        internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y) => Into<T>(x[0].Buffer, x[0].Dims[0], x[0].Dims[1], y.Buffer);
+
+        /// <summary>The [cols, rows] transpose of the row-major [rows, cols] matrix <paramref name="x"/>, into <paramref name="y"/>.</summary>
+        internal static void Into<T>(ReadOnlySpan<T> x, int rows, int cols, Span<T> y)
         {
-            int rows = x[0].Dims[0], cols = x[0].Dims[1];
-            var src = x[0].Buffer;
             for (int i = 0; i < rows; i++)
                 for (int j = 0; j < cols; j++)
-                    y.Buffer[j * rows + i] = src[i * cols + j];
+                    y[j * rows + i] = x[i * cols + j];
         }
 
         internal override Expr?[] Backward(Expr g) => [new Transpose(g)];

@@ -33,9 +33,7 @@ internal static class SmallProduct<T> where T : unmanaged, IFloatingPointIeee754
     private static ReadOnlySpan<T> Transposed(ReadOnlySpan<T> x, int rows, int cols)
     {
         var scratch = _scratch is { } s && s.Length >= rows * cols ? s : _scratch = new T[Math.Max(rows * cols, 4096)];
-        for (int r = 0; r < rows; r++)
-            for (int q = 0; q < cols; q++)
-                scratch[q * rows + r] = x[r * cols + q];
+        Op.Transpose.Into(x, rows, cols, scratch);
         return scratch.AsSpan(0, rows * cols);
     }
 
