@@ -8,7 +8,7 @@ namespace DistributedBackprop.Actors;
 /// server live here, the workers are on the worker nodes the <see cref="Recruiter"/> brings in. A run waits
 /// for <c>minWorkers</c> worker nodes (at most <c>joinTimeout</c>), then goes on with whoever is up.
 /// </summary>
-public sealed class ClusterEngine : ITrainingEngine, IHasWorkers
+public sealed class ClusterEngine : ITrainingEngine
 {
     private readonly ActorSystem _system;
     private readonly TrainingSettings _settings;
@@ -31,7 +31,8 @@ public sealed class ClusterEngine : ITrainingEngine, IHasWorkers
     {
         AwaitWorkers();
         var done = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var coordinator = _system.ActorOf(Coordinator.Props(_settings, state, until, onStep, done, _checkpoint, waitForWorkers: true));
+        var plan = new StepPlan(_settings, until, _checkpoint, WaitForWorkers: true, StepPlan.DefaultResendAfter);
+        var coordinator = _system.ActorOf(Coordinator.Props(plan, state, onStep, done));
         _recruiter.Tell(new Recruiter.SetCoordinator(coordinator));
         var outcome = done.Task.GetAwaiter().GetResult();
         _recruiter.Tell(new Recruiter.SetCoordinator(null));

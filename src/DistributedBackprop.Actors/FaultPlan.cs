@@ -28,3 +28,45 @@ public class FaultPlan
     /// <summary>The fate of the gradient computed for that shard, on its way back.</summary>
     public virtual Fault OnGradient(long step, int shard, int attempt) => Fault.None;
 }
+
+/// <summary>
+/// A <see cref="FaultPlan"/> at the coordinator's send boundary: it rewrites what <see cref="StepRules"/>
+/// decided to send — dropping, doubling or delaying shards and gradients, and stopping a worker as a step's
+/// shards go out — so that the rule itself knows nothing of faults. Remembers the workers in the order they
+/// were first watched, which is how a plan names them.
+/// </summary>
+public sealed class FaultInjection<W>(FaultPlan plan) where W : notnull
+{
+    private readonly List<W> _started = [];
+
+    public IEnumerable<StepSend<W>> Apply(IReadOnlyList<StepSend<W>> sends)
+    {
+        if (ReferenceEquals(plan, FaultPlan.None)) return sends;
+        var result = new List<StepSend<W>>(sends.Count);
+        long? begun = null;
+        foreach (var send in sends)
+        {
+            switch (send)
+            {
+                case StepSend<W>.Watch w when !_started.Contains(w.Worker): _started.Add(w.Worker); result.Add(send); break;
+                case StepSend<W>.ToServer { Message: BeginStep b }: begun = b.Step; result.Add(send); break;
+                case StepSend<W>.Compute c: Inject(plan.OnShard(c.Shard.Step, c.Shard.Shard, c.Attempt), send, result); break;
+                case StepSend<W>.Pass p: Inject(plan.OnGradient(p.Gradient.Step, p.Gradient.Shard, p.Attempt), send, result); break;
+                default: result.Add(send); break;
+            }
+        }
+        if (begun is long step && plan.StopWorkerAt(step) is int k && k >= 0 && k < _started.Count) result.Add(new StepSend<W>.Stop(_started[k]));
+        return result;
+    }
+
+    private static void Inject(Fault fault, StepSend<W> send, List<StepSend<W>> result)
+    {
+        switch (fault)
+        {
+            case Fault.Drop: break;
+            case Fault.Delay d: result.Add(new StepSend<W>.Later(d.By, send)); break;
+            case Fault.Duplicate: result.Add(send); result.Add(send); break;
+            default: result.Add(send); break;
+        }
+    }
+}

@@ -7,19 +7,24 @@ namespace DistributedBackprop.Actors;
 /// <summary>
 /// The distributed trainer in one process: a parameter server, a coordinator and N worker actors, each
 /// worker with the data. Same settings, same parameters as <see cref="Trainer"/>, bit for bit, for any N.
+/// A fault plan, if given, acts on the coordinator's sends; <paramref name="resendAfter"/> is how long a step
+/// waits for lost messages before it sends its shards again (default 5 s).
 /// </summary>
-public sealed class LocalEngine : ITrainingEngine, IDisposable
+public sealed class LocalEngine : ITrainingEngine
 {
     private readonly TrainingSettings _settings;
     private readonly Dataset _data;
     private readonly CheckpointPolicy? _checkpoint;
     private readonly FaultPlan _faults;
+    private readonly TimeSpan _resendAfter;
     private readonly ActorSystem _system;
 
-    public LocalEngine(TrainingSettings settings, Dataset data, int workers, CheckpointPolicy? checkpoint = null, FaultPlan? faults = null, string? hoconOverrides = null)
+    public LocalEngine(TrainingSettings settings, Dataset data, int workers, CheckpointPolicy? checkpoint = null, FaultPlan? faults = null,
+        string? hoconOverrides = null, TimeSpan? resendAfter = null)
     {
         if (workers <= 0) throw new ArgumentOutOfRangeException(nameof(workers), "at least one worker");
         (_settings, _data, _checkpoint, _faults, Workers) = (settings, data, checkpoint, faults ?? FaultPlan.None, workers);
+        _resendAfter = resendAfter ?? StepPlan.DefaultResendAfter;
         _system = ActorSystems.CreateLocal("dbp", hoconOverrides);
     }
 
@@ -28,7 +33,8 @@ public sealed class LocalEngine : ITrainingEngine, IDisposable
     public TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null)
     {
         var done = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var coordinator = _system.ActorOf(Coordinator.Props(_settings, state, until, onStep, done, _checkpoint, _faults));
+        var plan = new StepPlan(_settings, until, _checkpoint, WaitForWorkers: false, _resendAfter);
+        var coordinator = _system.ActorOf(Coordinator.Props(plan, state, onStep, done, _faults));
         // Fresh workers for each run: a fault plan may stop some, and each holds only its run's parameters.
         var workers = Enumerable.Range(0, Workers).Select(_ => _system.ActorOf(Worker.Props(_settings.Objective, _data))).ToList();
         coordinator.Tell(new Coordinator.AddWorkers(workers));

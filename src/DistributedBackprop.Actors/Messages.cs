@@ -1,19 +1,10 @@
-using DistributedBackprop.Core;
-using DistributedBackprop.Nn;
+using DistributedBackprop.Training;
 using MessagePack;
 
 namespace DistributedBackprop.Actors;
 
 /// <summary>Marks every message dbp's actors exchange; <see cref="WireFormat"/> serializes exactly these.</summary>
 public interface IDbpMessage;
-
-/// <summary>A tensor with its parameter name; on the wire, its shape and raw little-endian float32 bytes.</summary>
-[MessagePackObject]
-public sealed record NamedTensor([property: Key(0)] string Name, [property: Key(1)] Tensor<float> Value)
-{
-    public static NamedTensor[] From(Parameters<float> parameters) => parameters.Select(p => new NamedTensor(p.Name, p.Value)).ToArray();
-    public static Parameters<float> ToParameters(IEnumerable<NamedTensor> tensors) => new(tensors.Select(t => (t.Name, t.Value)));
-}
 
 /// <summary>Server → workers: the parameters at <paramref name="Version"/>; shards of that version use them.</summary>
 [MessagePackObject]
@@ -50,7 +41,7 @@ public sealed record WorkerReady([property: Key(0)] string Node) : IDbpMessage;
 
 /// <summary>Parameter-server node → worker node: build this model and load this data set (its description, not its data).</summary>
 [MessagePackObject]
-public sealed record JobDescription([property: Key(0)] string Task, [property: Key(1)] string SettingsJson) : IDbpMessage;
+public sealed record JobDescription([property: Key(0)] TrainingJob Job) : IDbpMessage;
 
 /// <summary>Worker node → parameter-server node: the job cannot run here (e.g. its data set is missing); the node leaves.</summary>
 [MessagePackObject]
@@ -69,13 +60,16 @@ public sealed record StateSnapshot(
     [property: Key(0)] long Version, [property: Key(1)] long Step, [property: Key(2)] NamedTensor[] Parameters,
     [property: Key(3)] long OptimizerStep, [property: Key(4)] NamedTensor[] Slots) : IDbpMessage;
 
-/// <summary>Coordinator → server: write a checkpoint of the state after the last applied step, with this metadata.</summary>
+/// <summary>
+/// Coordinator → server: write the checkpoint of the state before <paramref name="Step"/>, to the server's
+/// own checkpoint file (a message never names a path).
+/// </summary>
 [MessagePackObject]
-public sealed record SaveCheckpoint([property: Key(0)] string Path, [property: Key(1)] IReadOnlyDictionary<string, string> Meta) : IDbpMessage;
+public sealed record SaveCheckpoint([property: Key(0)] long Step) : IDbpMessage;
 
 /// <summary>Server → coordinator: the checkpoint is on disk, or why not.</summary>
 [MessagePackObject]
-public sealed record CheckpointSaved([property: Key(0)] string Path, [property: Key(1)] long Step, [property: Key(2)] string? Error) : IDbpMessage;
+public sealed record CheckpointSaved([property: Key(0)] long Step, [property: Key(1)] string? Error) : IDbpMessage;
 
 /// <summary>Anyone → server: how many duplicate and stale gradients it has ignored.</summary>
 [MessagePackObject]

@@ -1,39 +1,40 @@
 using Akka.Actor;
-using DistributedBackprop.Nn;
+using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Actors;
 
 /// <summary>
 /// Owns the parameters and their version. A thin actor: every decision is <see cref="ParameterServerRules.Handle"/>;
-/// replies go to the coordinator, which forwards parameter updates to the workers.
+/// replies go to the coordinator, which forwards parameter updates to the workers. It writes the run's
+/// checkpoint, to the file its run was given, when the coordinator says a step is done.
 /// </summary>
 public sealed class ParameterServer : ReceiveActor
 {
     private ServerState _state;
 
-    public ParameterServer(ServerState initial, Optimizer optimizer, IActorRef coordinator)
+    public ParameterServer(ServerState initial, TrainingSettings settings, CheckpointPolicy? checkpoint, IActorRef coordinator)
     {
         _state = initial;
         Receive<GetState>(_ => Sender.Tell(new StateSnapshot(_state.Version, _state.Step, NamedTensor.From(_state.Parameters), _state.Optimizer.Step, NamedTensor.From(_state.Optimizer.Slots))));
         Receive<GetCounters>(_ => Sender.Tell(new ServerCounters(_state.Version, _state.Step, _state.Duplicates, _state.Stale)));
-        Receive<SaveCheckpoint>(save =>
-        {
-            string? error = null;
-            try
-            {
-                var meta = new Dictionary<string, string>(save.Meta) { ["version"] = _state.Version.ToString(), ["step"] = _state.Step.ToString() };
-                new Checkpoint(_state.Parameters, optimizer.Kind, _state.Optimizer, meta).Save(save.Path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { error = e.Message; }
-            Sender.Tell(new CheckpointSaved(save.Path, _state.Step, error));
-        });
+        Receive<SaveCheckpoint>(save => Sender.Tell(new CheckpointSaved(save.Step, Save(save.Step, settings, checkpoint))));
         Receive<IDbpMessage>(message =>
         {
-            (_state, var replies) = ParameterServerRules.Handle(_state, message, optimizer);
+            (_state, var replies) = ParameterServerRules.Handle(_state, message, settings.Optimizer);
             foreach (var reply in replies) coordinator.Tell(reply);
         });
     }
 
-    public static Props Props(ServerState initial, Optimizer optimizer, IActorRef coordinator) =>
-        Akka.Actor.Props.Create(() => new ParameterServer(initial, optimizer, coordinator));
+    /// <summary>Writes the state before <paramref name="step"/>; null, or why not.</summary>
+    private string? Save(long step, TrainingSettings settings, CheckpointPolicy? checkpoint)
+    {
+        if (checkpoint is null) return "this run has no checkpoint";
+        if (step != _state.Step) return $"asked for the state before step {step}, the server is before step {_state.Step}";
+        try { checkpoint.Save(settings, new TrainingState(_state.Parameters, _state.Optimizer, _state.Step)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return e.Message; }
+        return null;
+    }
+
+    public static Props Props(ServerState initial, TrainingSettings settings, CheckpointPolicy? checkpoint, IActorRef coordinator) =>
+        Akka.Actor.Props.Create(() => new ParameterServer(initial, settings, checkpoint, coordinator));
 }

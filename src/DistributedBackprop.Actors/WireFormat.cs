@@ -1,8 +1,7 @@
-using System.Buffers;
-using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Serialization;
 using DistributedBackprop.Core;
+using DistributedBackprop.Nn;
 using MessagePack;
 using MessagePack.Formatters;
 using MessagePack.Resolvers;
@@ -67,34 +66,22 @@ public sealed class WireFormat(ExtendedActorSystem system) : SerializerWithStrin
     }
 }
 
-/// <summary>A <see cref="Tensor{T}"/> of float as [shape, bytes]: the data moves as one block.</summary>
+/// <summary>A <see cref="Tensor{T}"/> of float as [shape, bytes], through the checkpoint's <see cref="TensorCodec"/>.</summary>
 public sealed class TensorFormatter : IMessagePackFormatter<Tensor<float>?>
 {
     public static readonly TensorFormatter Instance = new();
-    private const int MaxRank = 8;
 
     public void Serialize(ref MessagePackWriter writer, Tensor<float>? value, MessagePackSerializerOptions options)
     {
         if (value is null) { writer.WriteNil(); return; }
         writer.WriteArrayHeader(2);
-        writer.WriteArrayHeader(value.Rank);
-        foreach (var d in value.Dims) writer.Write(d);
-        writer.Write(MemoryMarshal.AsBytes(value.Data));
+        TensorCodec.Write(ref writer, value);
     }
 
     public Tensor<float>? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
     {
         if (reader.TryReadNil()) return null;
         if (reader.ReadArrayHeader() != 2) throw new MessagePackSerializationException("a tensor is [shape, bytes]");
-        int rank = reader.ReadArrayHeader();
-        if (rank > MaxRank) throw new MessagePackSerializationException($"tensor rank {rank} is over {MaxRank}");
-        var shape = new int[rank];
-        for (int i = 0; i < rank; i++) shape[i] = reader.ReadInt32();
-        var bytes = reader.ReadBytes() ?? throw new MessagePackSerializationException("tensor without data");
-        long expected = (long)Shapes.Size(shape) * sizeof(float);
-        if (bytes.Length != expected) throw new MessagePackSerializationException($"tensor of shape {Shapes.Format(shape)} needs {expected} bytes, got {bytes.Length}");
-        var data = new float[expected / sizeof(float)];
-        bytes.CopyTo(MemoryMarshal.AsBytes(data.AsSpan()));
-        return new Tensor<float>(data, shape);
+        return TensorCodec.Read(ref reader);
     }
 }

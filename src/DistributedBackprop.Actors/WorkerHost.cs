@@ -14,20 +14,20 @@ public sealed class WorkerHost : ReceiveActor
 {
     public const string Name = "worker-host";
 
-    public WorkerHost(Func<string, (Objective Objective, Dataset Data)> load, TaskCompletionSource<string> failed)
+    public WorkerHost(TaskCompletionSource<string> failed)
     {
         var node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
         IActorRef? worker = null;
-        Receive<JobDescription>(job =>
+        Receive<JobDescription>(description =>
         {
             if (worker is null)
             {
                 try
                 {
-                    var (objective, data) = load(job.SettingsJson);
-                    worker = Context.ActorOf(Worker.Props(objective, data), "worker");
+                    var job = description.Job ?? throw new JobException("the job description is empty");
+                    worker = Context.ActorOf(Worker.Props(job.Objective(), job.Data().Train), "worker");
                 }
-                catch (Exception e) when (e is DataException or ArgumentException or IOException or FormatException or System.Text.Json.JsonException)
+                catch (Exception e) when (e is JobException or DataException or ArgumentException or IOException)
                 {
                     Sender.Tell(new JobFailed(node, e.Message));
                     failed.TrySetResult(e.Message);
@@ -38,6 +38,5 @@ public sealed class WorkerHost : ReceiveActor
         });
     }
 
-    public static Props Props(Func<string, (Objective, Dataset)> load, TaskCompletionSource<string> failed) =>
-        Akka.Actor.Props.Create(() => new WorkerHost(load, failed));
+    public static Props Props(TaskCompletionSource<string> failed) => Akka.Actor.Props.Create(() => new WorkerHost(failed));
 }

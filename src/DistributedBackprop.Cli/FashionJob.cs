@@ -12,9 +12,9 @@ public static class FashionJob
 {
     public sealed record Epoch(int Number, double Seconds, double SamplesPerSecond, double Loss, double TestAccuracy, string ParamHash);
 
-    public static List<Epoch> Run(TrainingSettings settings, ITrainingEngine engine, Dataset train, Dataset test, TrainingState start, bool json, TextWriter output, Func<int>? workers = null)
+    public static List<Epoch> Run(TrainingSettings settings, ITrainingEngine engine, Dataset train, Dataset test, TrainingState start, bool json, TextWriter output)
     {
-        (engine as IHasWorkers)?.AwaitWorkers();
+        engine.AwaitWorkers();
         var accuracy = new Accuracy(settings.Objective);
         var epochs = new List<Epoch>();
         long perEpoch = settings.Batches.PerEpoch;
@@ -40,12 +40,12 @@ public static class FashionJob
             int samples = (int)Math.Min(train.Count, steps * settings.Batches.BatchSize);
             var e = new Epoch(epoch + 1, seconds, samples / seconds, lossSum / steps, accuracy.Of(state.Parameters, test), state.Parameters.Hash());
             epochs.Add(e);
-            Print(e, json, output, workers);
+            Print(e, json, output, engine.Workers);
         }
         return epochs;
     }
 
-    private static void Print(Epoch e, bool json, TextWriter output, Func<int>? workers)
+    private static void Print(Epoch e, bool json, TextWriter output, int workers)
     {
         if (json)
         {
@@ -54,7 +54,7 @@ public static class FashionJob
                 ["epoch"] = e.Number, ["seconds"] = Math.Round(e.Seconds, 3), ["samples_per_s"] = Math.Round(e.SamplesPerSecond),
                 ["loss"] = Math.Round(e.Loss, 5), ["test_accuracy"] = Math.Round(e.TestAccuracy, 4), ["param_hash"] = e.ParamHash,
             };
-            if (workers is not null) line["workers"] = workers();
+            line["workers"] = workers;
             output.WriteLine(JsonSerializer.Serialize(line));
         }
         else

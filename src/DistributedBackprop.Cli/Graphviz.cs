@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DistributedBackprop.Nn;
 
 namespace DistributedBackprop.Cli;
 
@@ -18,8 +19,8 @@ public static class Graphviz
             ".png" => "png",
             var other => throw new UsageException($"--out: cannot write '{other}' files; use .dot, .svg or .png"),
         };
-        if (format is null) { Files.WriteAllTextAtomic(path, dotText); return; }
-        Files.WriteAtomic(path, temp => Render(dotText, format, temp));
+        if (format is null) { AtomicFile.WriteAllText(path, dotText); return; }
+        AtomicFile.Write(path, temp => Render(dotText, format, temp));
     }
 
     private static void Render(string dotText, string format, string outPath)

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Akka.Actor;
 using DistributedBackprop.Actors;
-using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Cli;
 
@@ -75,16 +74,15 @@ public static class NodeCommand
     private static int ParameterServer(string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training)
     {
         if (minWorkers <= 0) throw new UsageException("--min-workers must be positive");
-        if (training.Length == 0 || training[0] != "train") throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist [flags]");
+        if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist [flags]");
+        var request = TrainCommand.Parse(training);
         var system = Start(host, port, ActorSystems.ParameterServerRole, []);
         var cluster = Akka.Cluster.Cluster.Get(system);
         cluster.Join(cluster.SelfAddress); // the first node seeds itself; it stays the oldest, which keep-oldest protects
         Console.Error.WriteLine($"dbp: parameter server at {cluster.SelfAddress}, waiting for {minWorkers} worker node(s)");
         try
         {
-            EngineFactory factory = (settings, spec, _, checkpoint, _) =>
-                new ClusterEngine(system, settings, new JobDescription(spec.Task, spec.ToJson()), minWorkers, joinTimeout, checkpoint);
-            return Cli.Run(new RootCommand { TrainCommand.Create(factory) }, training);
+            return request.Run(Console.Out, new EngineChoice.Cluster(system, request.Job, minWorkers, joinTimeout));
         }
         finally
         {
@@ -101,11 +99,7 @@ public static class NodeCommand
         var joined = new TaskCompletionSource();
         cluster.RegisterOnMemberUp(() => joined.TrySetResult());
         var failed = new TaskCompletionSource<string>();
-        system.ActorOf(WorkerHost.Props(json =>
-        {
-            var spec = JobSpec.FromJson(json);
-            return (spec.Objective(), spec.Data().Train);
-        }, failed), WorkerHost.Name);
+        system.ActorOf(WorkerHost.Props(failed), WorkerHost.Name);
         cluster.JoinSeedNodes(seeds.Select(Address.Parse));
         if (!joined.Task.Wait(joinTimeout))
         {

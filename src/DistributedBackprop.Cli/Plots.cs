@@ -1,3 +1,4 @@
+using DistributedBackprop.Nn;
 using ScottPlot;
 using ScottPlot.TickGenerators;
 
@@ -83,7 +84,7 @@ public static class Plots
     private static void Save(Plot plot, string path)
     {
         var png = plot.GetImageBytes(Width, Height, ImageFormat.Png);
-        Files.WriteAtomic(path, temp => File.WriteAllBytes(temp, png));
+        AtomicFile.Write(path, temp => File.WriteAllBytes(temp, png));
     }
 
     private static double[] ToDoubles(ReadOnlySpan<float> values)

@@ -13,9 +13,9 @@ public static class RegressionJob
 {
     public sealed record Result(TrainingState Final, double FinalLoss, double Seconds, List<StepLog> History);
 
-    public static Result Run(TrainingSettings settings, ITrainingEngine engine, TrainingState start, long logEvery, bool json, TextWriter output, Func<int>? workers = null)
+    public static Result Run(TrainingSettings settings, ITrainingEngine engine, TrainingState start, long logEvery, bool json, TextWriter output)
     {
-        (engine as IHasWorkers)?.AwaitWorkers();
+        engine.AwaitWorkers();
         if (!json) output.WriteLine("iter,\tloss");
         var history = new List<StepLog>();
         var clock = Stopwatch.StartNew();
@@ -35,7 +35,7 @@ public static class RegressionJob
                 ["final_loss"] = Math.Round(result.FinalLoss, 6), ["steps"] = settings.Steps, ["seconds"] = Math.Round(result.Seconds, 4),
                 ["us_per_step"] = Math.Round(result.Seconds / steps * 1e6, 2), ["param_hash"] = hash,
             };
-            if (workers is not null) line["workers"] = workers();
+            line["workers"] = engine.Workers;
             output.WriteLine(JsonSerializer.Serialize(line));
         }
         else

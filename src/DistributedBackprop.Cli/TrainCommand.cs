@@ -1,25 +1,49 @@
 using System.CommandLine;
 using DistributedBackprop.Data;
+using DistributedBackprop.Nn;
 using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Cli;
 
-/// <summary><c>dbp train regression|fashion-mnist</c>.</summary>
+/// <summary><c>dbp train regression|fashion-mnist</c>: each task's flags, read into a <see cref="TrainRequest"/>.</summary>
 public static class TrainCommand
 {
-    /// <summary>The train command; <paramref name="factory"/> replaces the in-process engine (for <c>dbp node</c>).</summary>
-    public static Command Create(EngineFactory? factory = null) => new("train", "Train a network: the notebook's regression, or Fashion-MNIST")
-    {
-        Regression(factory),
-        Fashion(factory),
-    };
+    private const string Description = "Train a network: the notebook's regression, or Fashion-MNIST";
 
-    private static Command Regression(EngineFactory? factory)
+    /// <summary>A task's command and the function that reads its flags into a request.</summary>
+    private sealed record TrainTask(Command Command, Func<ParseResult, TrainRequest> Request);
+
+    public static Command Create()
     {
-        var common = new TrainOptions(factory);
+        var command = new Command("train", Description);
+        foreach (var task in Tasks())
+        {
+            task.Command.SetAction(r => task.Request(r).Run(Console.Out));
+            command.Subcommands.Add(task.Command);
+        }
+        return command;
+    }
+
+    /// <summary>Reads <c>train TASK [flags]</c> (what <c>dbp node</c> is given after <c>--</c>) into a request, without running it.</summary>
+    public static TrainRequest Parse(IReadOnlyList<string> args)
+    {
+        var tasks = Tasks();
+        var train = new Command("train", Description);
+        foreach (var task in tasks) train.Subcommands.Add(task.Command);
+        var parsed = new RootCommand { train }.Parse(args);
+        if (parsed.Errors.Count > 0) throw new UsageException($"{parsed.Errors[0].Message} (see 'dbp train --help')");
+        return tasks.SingleOrDefault(t => t.Command == parsed.CommandResult.Command)?.Request(parsed)
+            ?? throw new UsageException("the job after -- must be: train regression|fashion-mnist [flags] (see 'dbp train --help')");
+    }
+
+    private static TrainTask[] Tasks() => [Regression(), Fashion()];
+
+    private static TrainTask Regression()
+    {
+        var common = new TrainOptions();
         var samples = new Option<int>("--samples") { Description = "number of (x, y) points", DefaultValueFactory = _ => 200 };
         var hidden = new Option<string>("--hidden") { Description = "hidden layer widths", DefaultValueFactory = _ => "32,32" };
-        var activation = new Option<string>("--activation") { Description = "tanh, sigmoid or relu", DefaultValueFactory = _ => "tanh" };
+        var activation = new Option<string>("--activation") { Description = Sequential.ActivationList, DefaultValueFactory = _ => "tanh" };
         var lr = new Option<double>("--lr") { Description = "learning rate", DefaultValueFactory = _ => 0.05 };
         var steps = new Option<long>("--steps") { Description = "full-batch gradient steps", DefaultValueFactory = _ => 6000 };
         var logEvery = new Option<long>("--log-every") { Description = "print the loss every this many steps", DefaultValueFactory = _ => 600 };
@@ -29,36 +53,27 @@ public static class TrainCommand
             samples, hidden, activation, lr, steps, logEvery, plot,
         };
         common.AddTo(command);
-        command.SetAction(r =>
+        return new TrainTask(command, r =>
         {
             TrainOptions.Positive("--samples", r.GetValue(samples));
             TrainOptions.Positive("--steps", r.GetValue(steps));
             TrainOptions.Positive("--log-every", r.GetValue(logEvery));
-            if (r.GetValue(activation) is not ("tanh" or "sigmoid" or "relu"))
-                throw new UsageException($"--activation: unknown '{r.GetValue(activation)}' (tanh, sigmoid or relu)");
+            if (!Sequential.Activations.Contains(r.GetValue(activation)!))
+                throw new UsageException($"--activation: unknown '{r.GetValue(activation)}' ({Sequential.ActivationList})");
             int seed = r.GetValue(common.Seed);
-            var spec = new JobSpec(JobSpec.Regression, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), r.GetValue(activation)!, r.GetValue(samples), seed, null);
-            var data = spec.Data().Train;
-            var settings = new TrainingSettings(spec.Objective(), common.MakeOptimizer(r, r.GetValue(lr), r.GetValue(steps)),
+            var job = new TrainingJob(TrainingJob.Regression, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), r.GetValue(activation)!, r.GetValue(samples), seed, null);
+            var (workers, threads) = common.EngineFlags(r);
+            var data = job.Data().Train;
+            var settings = new TrainingSettings(job.Objective(), common.MakeOptimizer(r, r.GetValue(lr), r.GetValue(steps)),
                 new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), common.MicroShardOr(r, data.Count), seed);
             var (policy, start) = common.Checkpointing(r, settings);
-            var engine = common.Engine(r, settings, spec, data, policy);
-            RegressionJob.Result result;
-            try { result = RegressionJob.Run(settings, engine, start, r.GetValue(logEvery), r.GetValue(common.Json), Console.Out, Workers(engine, r, common, settings)); }
-            finally { (engine as IDisposable)?.Dispose(); }
-            if (r.GetValue(plot) is string path)
-            {
-                RegressionJob.PlotFit(path, settings, data, result.Final.Parameters);
-                if (!r.GetValue(common.Json)) Console.WriteLine($"wrote {path}");
-            }
-            return 0;
+            return new TrainRequest(job, settings, data, null, policy, start, workers, threads, r.GetValue(common.Json), r.GetValue(logEvery), r.GetValue(plot));
         });
-        return command;
     }
 
-    private static Command Fashion(EngineFactory? factory)
+    private static TrainTask Fashion()
     {
-        var common = new TrainOptions(factory);
+        var common = new TrainOptions();
         var data = new Option<string>("--data") { Description = "folder with the four Fashion-MNIST IDX files (plain or .gz)", DefaultValueFactory = _ => FashionMnist.DefaultFolder };
         var hidden = new Option<string>("--hidden") { Description = "hidden layer widths (ReLU)", DefaultValueFactory = _ => "256" };
         var batch = new Option<int>("--batch") { Description = "minibatch size", DefaultValueFactory = _ => 64 };
@@ -69,26 +84,19 @@ public static class TrainCommand
             data, hidden, batch, lr, epochs,
         };
         common.AddTo(command);
-        command.SetAction(r =>
+        return new TrainTask(command, r =>
         {
             TrainOptions.Positive("--batch", r.GetValue(batch));
             TrainOptions.Positive("--epochs", r.GetValue(epochs));
             int seed = r.GetValue(common.Seed);
-            var spec = new JobSpec(JobSpec.Fashion, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), "relu", 0, seed, Path.GetFullPath(r.GetValue(data)!));
-            var (train, test) = spec.Data();
+            var job = new TrainingJob(TrainingJob.Fashion, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), "relu", 0, seed, Path.GetFullPath(r.GetValue(data)!));
+            var (workers, threads) = common.EngineFlags(r);
+            var (train, test) = job.Data();
             var batches = new Batches(train.Count, r.GetValue(batch), Shuffle: true, seed);
             var optimizer = common.MakeOptimizer(r, r.GetValue(lr), (long)r.GetValue(epochs) * batches.PerEpoch);
-            var settings = new TrainingSettings(spec.Objective(), optimizer, batches, (long)r.GetValue(epochs) * batches.PerEpoch, common.MicroShardOr(r, 64), seed);
+            var settings = new TrainingSettings(job.Objective(), optimizer, batches, (long)r.GetValue(epochs) * batches.PerEpoch, common.MicroShardOr(r, 64), seed);
             var (policy, start) = common.Checkpointing(r, settings);
-            var engine = common.Engine(r, settings, spec, train, policy);
-            try { FashionJob.Run(settings, engine, train, test!, start, r.GetValue(common.Json), Console.Out, Workers(engine, r, common, settings)); }
-            finally { (engine as IDisposable)?.Dispose(); }
-            return 0;
+            return new TrainRequest(job, settings, train, test, policy, start, workers, threads, r.GetValue(common.Json), 0, null);
         });
-        return command;
     }
-
-    /// <summary>The "workers" a JSON line reports, read when it is printed: a cluster counts the worker nodes that took part.</summary>
-    private static Func<int> Workers(ITrainingEngine engine, ParseResult r, TrainOptions common, TrainingSettings settings) =>
-        engine is IHasWorkers w ? () => w.Workers : () => common.WorkerCount(r, settings);
 }

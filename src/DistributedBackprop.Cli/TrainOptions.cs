@@ -1,16 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
-using DistributedBackprop.Core;
 using DistributedBackprop.Nn;
 using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Cli;
 
-/// <summary>Makes the engine that runs a job: in this process by default, over a cluster under <c>dbp node</c>.</summary>
-public delegate ITrainingEngine EngineFactory(TrainingSettings settings, JobSpec spec, DistributedBackprop.Data.Dataset data, CheckpointPolicy? checkpoint, int workers);
-
 /// <summary>The flags every <c>dbp train</c> task shares, and their checks.</summary>
-public sealed class TrainOptions(EngineFactory? factory)
+public sealed class TrainOptions
 {
     public readonly Option<string> Optimizer = new("--optimizer") { Description = "sgd, momentum, nesterov or adam", DefaultValueFactory = _ => "sgd" };
     public readonly Option<double> Momentum = new("--momentum") { Description = "momentum for momentum and nesterov", DefaultValueFactory = _ => 0.9 };
@@ -30,28 +26,16 @@ public sealed class TrainOptions(EngineFactory? factory)
         foreach (var o in new Option[] { Workers, Threads, Optimizer, Momentum, WeightDecay, Schedule, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume }) command.Options.Add(o);
     }
 
-    /// <summary>The engine the flags ask for: worker actors in this process, or the plain loop for --workers 0.</summary>
-    public ITrainingEngine Engine(ParseResult r, TrainingSettings settings, JobSpec spec, DistributedBackprop.Data.Dataset data, CheckpointPolicy? policy)
-    {
-        int workers = WorkerCount(r, settings);
-        if (workers < 0) throw new UsageException($"--workers must be 0 or more, not {workers}");
-        Blas.Parallelism = r.GetValue(Threads) is { } threads
-            ? threads is >= 1 and <= MaxThreads ? threads : throw new UsageException($"--threads must be from 1 to {MaxThreads}, not {threads}")
-            : ProductThreads(workers);
-        if (factory is not null) return factory(settings, spec, data, policy, workers);
-        return workers == 0 ? new Trainer(settings, data, policy) : new DistributedBackprop.Actors.LocalEngine(settings, data, workers, policy);
-    }
-
     /// <summary>Each thread past the first is a helper thread for the life of the process: a bound on a typo.</summary>
     private const int MaxThreads = 64;
 
-    /// <summary>The cores each worker actor (or the plain loop, for 0) can give one matrix product.</summary>
-    public static int ProductThreads(int workers) => Math.Max(1, Environment.ProcessorCount / Math.Max(1, workers));
-
-    /// <summary>--workers, or by default one per core when there is work to share: a batch of one micro-shard
-    /// has none, and the plain loop computes the same bits without the messages.</summary>
-    public int WorkerCount(ParseResult r, TrainingSettings settings) =>
-        r.GetValue(Workers) ?? (settings.Batches.BatchSize > settings.MicroShard ? Environment.ProcessorCount : 0);
+    /// <summary>--workers and --threads, checked; null where the engine's default is to be used.</summary>
+    public (int? Workers, int? Threads) EngineFlags(ParseResult r)
+    {
+        if (r.GetValue(Workers) is < 0 and var w) throw new UsageException($"--workers must be 0 or more, not {w}");
+        if (r.GetValue(Threads) is { } t && t is < 1 or > MaxThreads) throw new UsageException($"--threads must be from 1 to {MaxThreads}, not {t}");
+        return (r.GetValue(Workers), r.GetValue(Threads));
+    }
 
     /// <summary>The checkpoint policy and the state to start from (a resumed one, or a fresh one).</summary>
     public (CheckpointPolicy? Policy, TrainingState Start) Checkpointing(ParseResult r, TrainingSettings settings)

@@ -2,7 +2,8 @@ namespace DistributedBackprop.Core;
 
 /// <summary>
 /// A seeded SplitMix64 generator. Ours rather than <see cref="Random"/> so that a seed gives the same numbers
-/// on every runtime and the whole state is one <see cref="State"/> a checkpoint can save and restore.
+/// on every runtime. Training draws from streams made afresh from (seed, purpose) — see <see cref="For"/> —
+/// so no generator's state needs saving: a step's numbers are a function of the seed and the step.
 /// </summary>
 public sealed class Rng(ulong state)
 {

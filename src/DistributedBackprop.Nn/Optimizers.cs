@@ -17,9 +17,6 @@ public sealed record OptimizerState<T>(long Step, Parameters<T> Slots) where T :
 /// </summary>
 public abstract record Optimizer
 {
-    /// <summary>The name used on the command line and in checkpoints.</summary>
-    public abstract string Kind { get; }
-
     /// <summary>Names of the per-parameter state slots, e.g. "momentum".</summary>
     public abstract IReadOnlyList<string> SlotNames { get; }
 
@@ -112,7 +109,6 @@ public abstract record Optimizer
 /// <summary>PyTorch's SGD: weight decay added to the gradient, optional (Nesterov) momentum without dampening.</summary>
 public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov = false, double WeightDecay = 0) : Optimizer
 {
-    public override string Kind => Nesterov ? "nesterov" : Momentum != 0 ? "momentum" : "sgd";
     public override IReadOnlyList<string> SlotNames => Momentum != 0 ? ["momentum"] : [];
 
     protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> buf, Span<T> unused, long step)
@@ -159,7 +155,6 @@ public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov
 /// <summary>Adam (Kingma and Ba), with bias correction, as PyTorch's torch.optim.Adam.</summary>
 public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0) : Optimizer
 {
-    public override string Kind => "adam";
     public override IReadOnlyList<string> SlotNames => ["m", "v"];
 
     protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> m, Span<T> v, long step)

@@ -34,12 +34,18 @@ public sealed record Sequential
         return new Sequential([.. layers]);
     }
 
+    /// <summary>The activations an MLP can be built with, by the names the command line and jobs use.</summary>
+    public static readonly IReadOnlyList<string> Activations = ["tanh", "sigmoid", "relu"];
+
+    /// <summary>"tanh, sigmoid or relu": <see cref="Activations"/> for help texts and errors.</summary>
+    public static string ActivationList => string.Join(", ", Activations.SkipLast(1)) + " or " + Activations[^1];
+
     public static Layer Activation(string name, string kind) => kind.ToLowerInvariant() switch
     {
         "tanh" => new Tanh(name),
         "sigmoid" => new Sigmoid(name),
         "relu" => new ReLU(name),
-        _ => throw new ArgumentException($"unknown activation '{kind}' (tanh, sigmoid or relu)"),
+        _ => throw new ArgumentException($"unknown activation '{kind}' ({ActivationList})"),
     };
 
     public Expr Forward(Expr x) => Layers.Aggregate(x, (h, layer) => layer.Forward(h));

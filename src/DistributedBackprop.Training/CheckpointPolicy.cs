@@ -24,14 +24,15 @@ public sealed record CheckpointPolicy(string Folder, long Every)
     public bool Due(long nextStep, long until) => nextStep % Every == 0 || nextStep == until;
 
     /// <summary>What a checkpoint carries besides parameters and optimizer state: where to resume, and under which settings.</summary>
-    public static Dictionary<string, string> Meta(TrainingSettings settings, long nextStep) => new()
+    private static Dictionary<string, string> Meta(TrainingSettings settings, long nextStep) => new()
     {
         ["next_step"] = nextStep.ToString(CultureInfo.InvariantCulture),
         ["settings"] = Fingerprint(settings),
     };
 
+    /// <summary>The one checkpoint writer: the single-process loop's and the parameter server's.</summary>
     public void Save(TrainingSettings settings, TrainingState state) =>
-        new Checkpoint(state.Parameters, settings.Optimizer.Kind, state.Optimizer, Meta(settings, state.Step)).Save(File);
+        new Checkpoint(state.Parameters, state.Optimizer, Meta(settings, state.Step)).Save(File);
 
     /// <summary>The saved state, or null when there is no checkpoint yet.</summary>
     public TrainingState? Load(TrainingSettings settings)

@@ -4,7 +4,7 @@ namespace DistributedBackprop.Training;
 /// Something that takes training steps: the single-process <see cref="Trainer"/>, or actors in one process or
 /// across a cluster. All of them compute the same steps the same way, so they end with the same parameters.
 /// </summary>
-public interface ITrainingEngine
+public interface ITrainingEngine : IDisposable
 {
     /// <summary>
     /// Runs from <paramref name="state"/> (never changed) until step <paramref name="until"/>, calling
@@ -12,14 +12,12 @@ public interface ITrainingEngine
     /// not finite is not applied: the run ends with <see cref="TrainingDivergedException"/>.
     /// </summary>
     TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null);
-}
 
-/// <summary>An engine whose workers come and go: a cluster, which counts its worker nodes.</summary>
-public interface IHasWorkers
-{
-    /// <summary>How many workers have taken part so far.</summary>
+    /// <summary>How many workers have taken part so far: 0 for the plain loop; a cluster counts its worker nodes.</summary>
     int Workers { get; }
 
     /// <summary>Blocks until enough workers are up, so that timing starts with training, not with waiting.</summary>
-    void AwaitWorkers();
+    void AwaitWorkers() { }
+
+    void IDisposable.Dispose() { }
 }

@@ -30,6 +30,8 @@ public sealed class Trainer : ITrainingEngine
         _accumulator = new GradientAccumulator(settings.Objective.Model.Parameters.Select(p => (p.Name, p.Shape)));
     }
 
+    public int Workers => 0;
+
     /// <summary>The loop steps its own copies of the parameters in place, so a step allocates next to nothing.</summary>
     public TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null)
     {

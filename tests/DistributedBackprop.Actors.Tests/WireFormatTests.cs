@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Serialization;
 using DistributedBackprop.Actors;
 using DistributedBackprop.Core;
+using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Actors.Tests;
 
@@ -27,12 +28,12 @@ public class WireFormatTests : IDisposable
         new StepApplied(3, 8, 0.5),
         new StepRefused(3, "NaN"),
         new WorkerReady("node-1"),
-        new JobDescription("regression", "{\"samples\":200}"),
+        new JobDescription(new TrainingJob(TrainingJob.Fashion, [256, 32], "relu", 0, 7, "/data/fashion")),
         new JobFailed("node-2", "no data"),
         GetState.Instance,
         new StateSnapshot(3, 4, Tensors(), 2, Tensors()),
-        new SaveCheckpoint("/tmp/x.ckpt", new Dictionary<string, string> { ["cursor"] = "3" }),
-        new CheckpointSaved("/tmp/x.ckpt", 3, null),
+        new SaveCheckpoint(3),
+        new CheckpointSaved(3, "disk full"),
         GetCounters.Instance,
         new ServerCounters(1, 2, 3, 4),
     }.Select(m => new object[] { m });
@@ -58,7 +59,7 @@ public class WireFormatTests : IDisposable
         ParameterUpdate p => $"PU {p.Version} {Describe(p.Parameters)}",
         GradientShard g => $"SG {g.Version} {g.Step} {g.Shard} {g.Count} {g.LossSum:R} {Describe(g.Gradients)}",
         ComputeShard c => $"CS {c.Version} {c.Step} {c.Shard} {string.Join(",", c.Examples)}",
-        SaveCheckpoint s => $"SC {s.Path} {string.Join(",", s.Meta)}",
+        JobDescription { Job: var j } => $"JD {j.Task} {string.Join(",", j.Hidden)} {j.Activation} {j.Samples} {j.Seed} {j.DataFolder}",
         StateSnapshot s => $"SS {s.Version} {s.Step} {Describe(s.Parameters)} {s.OptimizerStep} {Describe(s.Slots)}",
         _ => m.ToString()!,
     };

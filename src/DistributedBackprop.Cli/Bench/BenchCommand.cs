@@ -94,7 +94,7 @@ public static class BenchCommand
 
     private static double MeasureRegression(long steps)
     {
-        var spec = new JobSpec(JobSpec.Regression, [32, 32], "tanh", 200, 0, null);
+        var spec = new TrainingJob(TrainingJob.Regression, [32, 32], "tanh", 200, 0, null);
         var data = spec.Data().Train;
         var settings = new TrainingSettings(spec.Objective(), new Sgd(0.05), new Batches(200, 200, false, 0), steps, 200, 0);
         // The first step compiles the plan, a one-time cost like building the model, which the peer does not time either.
@@ -107,18 +107,15 @@ public static class BenchCommand
 
     private static double MeasureFashion(Dataset train, Dataset test, int batch, int microShard, int workers, int? threads = null)
     {
-        var spec = new JobSpec(JobSpec.Fashion, [256], "relu", 0, 0, null);
+        var spec = new TrainingJob(TrainingJob.Fashion, [256], "relu", 0, 0, null);
         var batches = new Batches(train.Count, batch, true, 0);
         var settings = new TrainingSettings(spec.Objective(), new Sgd(0.1), batches, batches.PerEpoch, microShard, 0);
-        Blas.Parallelism = threads ?? TrainOptions.ProductThreads(workers);
-        ITrainingEngine engine = workers == 0 ? new Trainer(settings, train) : new LocalEngine(settings, train, workers);
-        try
-        {
-            var clock = Stopwatch.StartNew();
-            engine.Run(TrainingState.Start(settings), settings.Steps);
-            return train.Count / clock.Elapsed.TotalSeconds;
-        }
-        finally { (engine as IDisposable)?.Dispose(); }
+        var choice = Engines.InProcess(settings, workers);
+        Engines.UseThreads(choice, threads);
+        using var engine = Engines.Create(choice, settings, train, null);
+        var clock = Stopwatch.StartNew();
+        engine.Run(TrainingState.Start(settings), settings.Steps);
+        return train.Count / clock.Elapsed.TotalSeconds;
     }
 
     /// <summary>

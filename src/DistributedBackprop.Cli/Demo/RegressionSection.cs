@@ -9,7 +9,7 @@ public static partial class NetworkSections
     public static void Regression(DemoContext c)
     {
         c.Heading("regression: y = 4 sin(πx) cos(6πx²), a 1-32-32-1 tanh network, full-batch SGD (lr 0.05) on MSE");
-        var spec = new JobSpec(JobSpec.Regression, [32, 32], "tanh", 200, c.Seed, null);
+        var spec = new Training.TrainingJob(Training.TrainingJob.Regression, [32, 32], "tanh", 200, c.Seed, null);
         var data = spec.Data().Train;
         var settings = new Training.TrainingSettings(spec.Objective(), new Sgd(0.05), new Batches(200, 200, Shuffle: false, c.Seed), 6000, 200, c.Seed);
         c.Wrote("regression-data.png", path => Plots.Regression(path, data.Inputs.Data, data.Targets.Data));

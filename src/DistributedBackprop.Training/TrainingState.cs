@@ -1,19 +1,6 @@
-using DistributedBackprop.Data;
 using DistributedBackprop.Nn;
 
 namespace DistributedBackprop.Training;
-
-/// <summary>Everything that decides a training run's numbers: with equal settings, equal parameters, bit for bit.</summary>
-public sealed record TrainingSettings(
-    Objective Objective,
-    Optimizer Optimizer,
-    Batches Batches,
-    long Steps,
-    int MicroShard,
-    int Seed);
-
-/// <summary>One logged step: the step number (from 0), its epoch, and the minibatch's mean loss before the update.</summary>
-public sealed record StepLog(long Step, int Epoch, double Loss);
 
 /// <summary>Where a run is: parameters, optimizer state, and the next step to take (the data cursor).</summary>
 public sealed record TrainingState(Parameters<float> Parameters, OptimizerState<float> Optimizer, long Step)
@@ -24,6 +11,9 @@ public sealed record TrainingState(Parameters<float> Parameters, OptimizerState<
         return new(parameters, s.Optimizer.Init(parameters), 0);
     }
 }
+
+/// <summary>One logged step: the step number (from 0), its epoch, and the minibatch's mean loss before the update.</summary>
+public sealed record StepLog(long Step, int Epoch, double Loss);
 
 /// <summary>A step the run cannot take: a non-finite loss or gradient. Nothing of it was applied.</summary>
 public sealed class TrainingDivergedException(long step, string detail) : Exception($"step {step}: {detail}")

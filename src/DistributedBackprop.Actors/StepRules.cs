@@ -1,0 +1,233 @@
+using System.Collections.Immutable;
+using DistributedBackprop.Data;
+using DistributedBackprop.Nn;
+using DistributedBackprop.Training;
+
+namespace DistributedBackprop.Actors;
+
+/// <summary>What does not change during a run: its settings, where it stops, its checkpoint, its patience.</summary>
+/// <param name="WaitForWorkers">A cluster waits for workers to (re)join when none is left; in one process the run fails.</param>
+/// <param name="ResendAfter">A step with no progress for this long has its unfinished shards sent again.</param>
+/// <param name="MaxResends">Resends of one step before the run gives up.</param>
+public sealed record StepPlan(TrainingSettings Settings, long Until, CheckpointPolicy? Checkpoint, bool WaitForWorkers, TimeSpan ResendAfter, int MaxResends = 20)
+{
+    public static readonly TimeSpan DefaultResendAfter = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// The coordinator's state: the step in flight — its micro-shards' example indices, who has each, which
+/// have passed to the server, how often each was sent — the live workers in the order they joined, and the
+/// newest parameters (what a joining worker is sent first). <typeparamref name="W"/> names a worker: an
+/// actor reference in the actor, a string in the tests.
+/// </summary>
+public sealed record StepState<W>(
+    StepPlan Plan,
+    long Step,
+    int[][] Shards,
+    ImmutableDictionary<int, W> Assigned,
+    ImmutableHashSet<int> Finished,
+    ImmutableDictionary<int, int> Attempts,
+    ImmutableList<W> Workers,
+    int Next,
+    int Resends,
+    bool Begun,
+    ParameterUpdate Latest,
+    bool Done) where W : notnull
+{
+    public static StepState<W> Start(StepPlan plan, long step, ParameterUpdate latest) =>
+        new(plan, step, [], ImmutableDictionary<int, W>.Empty, [], ImmutableDictionary<int, int>.Empty, [], 0, 0, false, latest, false);
+
+    public bool InFlight => Shards.Length > 0;
+}
+
+/// <summary>What the coordinator hears: from the run's start, its workers, the server, and its own timer.</summary>
+public abstract record StepEvent<W> where W : notnull
+{
+    private StepEvent() { }
+    public sealed record Started : StepEvent<W>;
+    public sealed record Joined(IReadOnlyList<W> Workers) : StepEvent<W>;
+    public sealed record Lost(W Worker) : StepEvent<W>;
+    public sealed record GradientPassed(W From, GradientShard Gradient) : StepEvent<W>;
+    public sealed record Updated(ParameterUpdate Update) : StepEvent<W>;
+    public sealed record Applied(StepApplied Step) : StepEvent<W>;
+    public sealed record CheckpointWritten(CheckpointSaved Saved) : StepEvent<W>;
+    public sealed record Refused(StepRefused Refusal) : StepEvent<W>;
+    public sealed record Snapshot(StateSnapshot State) : StepEvent<W>;
+    public sealed record ResendDue(long Step) : StepEvent<W>;
+}
+
+/// <summary>What the coordinator does, in order.</summary>
+public abstract record StepSend<W> where W : notnull
+{
+    private StepSend() { }
+    /// <summary>Micro-shard work for a worker: its <paramref name="Attempt"/>-th sending this step (from 0).</summary>
+    public sealed record Compute(W Worker, ComputeShard Shard, int Attempt) : StepSend<W>;
+    public sealed record Update(W Worker, ParameterUpdate Parameters) : StepSend<W>;
+    /// <summary>A worker's gradient for the step in flight, passed to the server; <paramref name="Attempt"/> is its shard's latest sending.</summary>
+    public sealed record Pass(GradientShard Gradient, int Attempt) : StepSend<W>;
+    public sealed record ToServer(IDbpMessage Message) : StepSend<W>;
+    public sealed record Watch(W Worker) : StepSend<W>;
+    public sealed record Unwatch(W Worker) : StepSend<W>;
+    public sealed record ScheduleResend(long Step, TimeSpan After) : StepSend<W>;
+    public sealed record Log(StepLog Entry) : StepSend<W>;
+    public sealed record Finish(RunOutcome Outcome) : StepSend<W>;
+    /// <summary>The fault harness's (<see cref="FaultInjection"/>): the rule never sends these.</summary>
+    public sealed record Later(TimeSpan By, StepSend<W> Send) : StepSend<W>;
+    public sealed record Stop(W Worker) : StepSend<W>;
+}
+
+/// <summary>What a coordinator reports when its run ends: the state reached, or why it stopped.</summary>
+public sealed record RunOutcome(TrainingState? State, Exception? Error);
+
+/// <summary>
+/// The coordinator's rule as a pure function: given its state and an event, the new state and what to send.
+/// For each step it tells the server how many micro-shards the minibatch has, hands the shards round-robin
+/// to the live workers, passes their gradients to the server and the server's updates to the workers. A
+/// worker lost mid-step has its unfinished shards handed to the others in the same step; a step with no
+/// progress for <see cref="StepPlan.ResendAfter"/> has every shard the server may lack sent again (the server
+/// ignores duplicates). A run ends at <see cref="StepPlan.Until"/>, on a refused step, or when it gives up.
+/// </summary>
+public static class StepRules
+{
+    public static (StepState<W> State, IReadOnlyList<StepSend<W>> Sends) Handle<W>(StepState<W> s, StepEvent<W> e) where W : notnull
+    {
+        if (s.Done) return (s, []);
+        var sends = new List<StepSend<W>>();
+        var next = e switch
+        {
+            StepEvent<W>.Started => Started(s, sends),
+            StepEvent<W>.Joined j => Join(s, j.Workers, sends),
+            StepEvent<W>.Lost l => Lose(s, l.Worker, sends),
+            StepEvent<W>.GradientPassed g => Gradient(s, g.Gradient, sends),
+            StepEvent<W>.Updated u => Updated(s, u.Update, sends),
+            StepEvent<W>.Applied a => Applied(s, a.Step, sends),
+            StepEvent<W>.CheckpointWritten { Saved.Error: string error } =>
+                Finish(s, new RunOutcome(null, new IOException($"checkpoint {s.Plan.Checkpoint?.File}: {error}")), sends),
+            StepEvent<W>.CheckpointWritten => StartOrFinish(s, sends),
+            StepEvent<W>.Refused r => Finish(s, new RunOutcome(null,
+                new TrainingDivergedException(r.Refusal.Step, r.Refusal.Reason.Replace($"step {r.Refusal.Step}: ", ""))), sends),
+            StepEvent<W>.Snapshot snap => Finish(s, new RunOutcome(State(snap.State), null), sends),
+            StepEvent<W>.ResendDue r when r.Step == s.Step && s.InFlight => Resend(s, sends),
+            StepEvent<W>.ResendDue => s,
+            _ => throw new System.Diagnostics.UnreachableException(),
+        };
+        return (next, sends);
+    }
+
+    private static StepState<W> Started<W>(StepState<W> s, List<StepSend<W>> sends) where W : notnull
+    {
+        if (s.Step >= s.Plan.Until) sends.Add(new StepSend<W>.ToServer(GetState.Instance));
+        return s;
+    }
+
+    /// <summary>New workers get the latest parameters, then shards: the first step's, or any left without a worker.</summary>
+    private static StepState<W> Join<W>(StepState<W> s, IReadOnlyList<W> workers, List<StepSend<W>> sends) where W : notnull
+    {
+        foreach (var worker in workers.Where(w => !s.Workers.Contains(w)).Distinct())
+        {
+            sends.Add(new StepSend<W>.Watch(worker));
+            sends.Add(new StepSend<W>.Update(worker, s.Latest));
+            s = s with { Workers = s.Workers.Add(worker) };
+        }
+        if (s.Workers.Count == 0 || s.Step >= s.Plan.Until) return s;
+        if (!s.Begun) return StartStep(s with { Begun = true }, sends);
+        foreach (var shard in Enumerable.Range(0, s.Shards.Length).Where(i => !s.Assigned.ContainsKey(i)).ToList())
+            s = Assign(s, shard, sends);
+        return s;
+    }
+
+    private static StepState<W> StartStep<W>(StepState<W> s, List<StepSend<W>> sends) where W : notnull
+    {
+        var settings = s.Plan.Settings;
+        var batch = settings.Batches.For(s.Step);
+        var shards = Batches.MicroShards(batch.Length, settings.MicroShard).Select(c => batch.AsSpan(c.Start, c.Count).ToArray()).ToArray();
+        s = s with { Shards = shards, Assigned = s.Assigned.Clear(), Finished = s.Finished.Clear(), Attempts = s.Attempts.Clear(), Resends = 0 };
+        sends.Add(new StepSend<W>.ToServer(new BeginStep(s.Step, shards.Length, batch.Length)));
+        for (int i = 0; i < shards.Length; i++) s = Assign(s, i, sends);
+        sends.Add(new StepSend<W>.ScheduleResend(s.Step, s.Plan.ResendAfter));
+        return s;
+    }
+
+    /// <summary>Sends a shard to the next live worker, round-robin; with none, the shard waits for one.</summary>
+    private static StepState<W> Assign<W>(StepState<W> s, int shard, List<StepSend<W>> sends) where W : notnull
+    {
+        if (s.Workers.Count == 0) return s with { Assigned = s.Assigned.Remove(shard) };
+        var worker = s.Workers[s.Next % s.Workers.Count];
+        int attempt = s.Attempts.GetValueOrDefault(shard);
+        sends.Add(new StepSend<W>.Compute(worker, new ComputeShard(s.Latest.Version, s.Step, shard, s.Shards[shard]), attempt));
+        return s with { Next = s.Next + 1, Assigned = s.Assigned.SetItem(shard, worker), Attempts = s.Attempts.SetItem(shard, attempt + 1) };
+    }
+
+    /// <summary>A gradient of another step, or of a shard the step does not have, goes to the server, which counts it as stale.</summary>
+    private static StepState<W> Gradient<W>(StepState<W> s, GradientShard g, List<StepSend<W>> sends) where W : notnull
+    {
+        if (g.Step != s.Step || !s.InFlight || g.Shard < 0 || g.Shard >= s.Shards.Length)
+        {
+            sends.Add(new StepSend<W>.ToServer(g));
+            return s;
+        }
+        sends.Add(new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(g.Shard) - 1));
+        return s with { Finished = s.Finished.Add(g.Shard) };
+    }
+
+    private static StepState<W> Updated<W>(StepState<W> s, ParameterUpdate update, List<StepSend<W>> sends) where W : notnull
+    {
+        foreach (var worker in s.Workers) sends.Add(new StepSend<W>.Update(worker, update));
+        return s with { Latest = update };
+    }
+
+    private static StepState<W> Applied<W>(StepState<W> s, StepApplied applied, List<StepSend<W>> sends) where W : notnull
+    {
+        if (applied.Step != s.Step) return s;
+        sends.Add(new StepSend<W>.Log(new StepLog(applied.Step, s.Plan.Settings.Batches.Cursor(applied.Step).Epoch, applied.Loss)));
+        s = s with { Step = s.Step + 1, Shards = [] };
+        if (s.Plan.Checkpoint?.Due(s.Step, s.Plan.Until) == true)
+        {
+            sends.Add(new StepSend<W>.ToServer(new SaveCheckpoint(s.Step)));
+            return s;
+        }
+        return StartOrFinish(s, sends);
+    }
+
+    private static StepState<W> StartOrFinish<W>(StepState<W> s, List<StepSend<W>> sends) where W : notnull
+    {
+        if (s.Step < s.Plan.Until) return StartStep(s, sends);
+        sends.Add(new StepSend<W>.ToServer(GetState.Instance));
+        return s;
+    }
+
+    private static StepState<W> Lose<W>(StepState<W> s, W worker, List<StepSend<W>> sends) where W : notnull
+    {
+        if (!s.Workers.Contains(worker)) return s;
+        s = s with { Workers = s.Workers.Remove(worker) };
+        sends.Add(new StepSend<W>.Unwatch(worker));
+        var unfinished = s.Assigned.Where(kv => !s.Finished.Contains(kv.Key)).OrderBy(kv => kv.Key).ToList();
+        if (s.Workers.Count == 0 && s.Plan.WaitForWorkers)
+            return s with { Assigned = s.Assigned.RemoveRange(unfinished.Select(kv => kv.Key)) }; // a joiner takes them
+        if (s.Workers.Count == 0)
+            return Finish(s, new RunOutcome(null, new InvalidOperationException($"step {s.Step}: every worker has stopped")), sends);
+        foreach (var (shard, _) in unfinished.Where(kv => kv.Value.Equals(worker)))
+            s = Assign(s, shard, sends);
+        return s;
+    }
+
+    private static StepState<W> Resend<W>(StepState<W> s, List<StepSend<W>> sends) where W : notnull
+    {
+        if (s.Resends + 1 > s.Plan.MaxResends)
+            return Finish(s, new RunOutcome(null, new TimeoutException($"step {s.Step} made no progress after {s.Plan.MaxResends} resends")), sends);
+        // A gradient may have been lost after it passed here: send every shard the server may lack.
+        s = s with { Resends = s.Resends + 1, Finished = s.Finished.Clear() };
+        for (int i = 0; i < s.Shards.Length; i++) s = Assign(s, i, sends);
+        sends.Add(new StepSend<W>.ScheduleResend(s.Step, s.Plan.ResendAfter));
+        return s;
+    }
+
+    private static StepState<W> Finish<W>(StepState<W> s, RunOutcome outcome, List<StepSend<W>> sends) where W : notnull
+    {
+        sends.Add(new StepSend<W>.Finish(outcome));
+        return s with { Done = true };
+    }
+
+    private static TrainingState State(StateSnapshot s) =>
+        new(NamedTensor.ToParameters(s.Parameters), new OptimizerState<float>(s.OptimizerStep, NamedTensor.ToParameters(s.Slots)), s.Step);
+}

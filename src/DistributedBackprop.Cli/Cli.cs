@@ -1,0 +1,59 @@
+using System.CommandLine;
+using DistributedBackprop.Core;
+
+namespace DistributedBackprop.Cli;
+
+/// <summary>Bad input from the user: reported as one line on standard error, exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+public static class Cli
+{
+    public static RootCommand Root() => new("dbp — a backpropagation engine and distributed trainer (the PyTorch backprop notebook, in .NET)")
+    {
+        Demo.DemoCommand.Create(),
+        GradCommand.Create(),
+        GraphCommand.Create(),
+        TrainCommand.Create(),
+        NodeCommand.Create(),
+        Bench.BenchCommand.Create(),
+    };
+
+    /// <summary>
+    /// Runs the command line so that every failure is one line on standard error and a non-zero exit:
+    /// 2 for bad input, 1 for a failure while working. DBP_DEBUG=1 shows the stack trace.
+    /// </summary>
+    public static int Run(RootCommand root, string[] args)
+    {
+        var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
+        if (parsed.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"dbp: {parsed.Errors[0].Message} (see '{string.Join(' ', CommandPath(parsed))} --help')");
+            return 2;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("DBP_DEBUG") != "1")
+        {
+            var (code, message) = e switch
+            {
+                UsageException or ParseException or UnboundVariableException or ShapeException => (2, e.Message),
+                DistributedBackprop.Data.DataException or DistributedBackprop.Nn.CheckpointException => (2, e.Message),
+                DistributedBackprop.Training.TrainingDivergedException => (1, e.Message),
+                IOException or UnauthorizedAccessException or TimeoutException => (1, e.Message),
+                _ => (1, $"internal error: {e.GetType().Name}: {e.Message}"),
+            };
+            Console.Error.WriteLine($"dbp: {message}");
+            return code;
+        }
+    }
+
+    private static IEnumerable<string> CommandPath(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var r = parsed.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Insert(0, r.Command.Name);
+        return names;
+    }
+}

@@ -1,0 +1,192 @@
+using DistributedBackprop.Actors;
+using DistributedBackprop.Core;
+using DistributedBackprop.Data;
+using DistributedBackprop.Nn;
+using DistributedBackprop.Training;
+using Send = DistributedBackprop.Actors.StepSend<string>;
+using On = DistributedBackprop.Actors.StepEvent<string>;
+
+namespace DistributedBackprop.Actors.Tests;
+
+/// <summary>The coordinator's rule as a pure function, without Akka: workers are named by strings.</summary>
+public class StepRulesTests
+{
+    // 10 examples a step in micro-shards of 4: shards 0 and 1 of 4 examples, shard 2 of 2.
+    internal static readonly TrainingSettings Settings = new(new Objective(Sequential.Mlp(1, [2], 1, "tanh"), LossKind.Mse),
+        new Sgd(0.1), new Batches(10, 10, Shuffle: false, Seed: 0), Steps: 3, MicroShard: 4, Seed: 0);
+
+    private static readonly ParameterUpdate Initial = new(0, [new NamedTensor("w", Tensor<float>.Scalar(1))]);
+
+    private static StepState<string> Start(long until = 3, bool wait = false, CheckpointPolicy? checkpoint = null, int maxResends = 20) =>
+        StepState<string>.Start(new StepPlan(Settings, until, checkpoint, wait, TimeSpan.FromSeconds(1), maxResends), 0, Initial);
+
+    private static (StepState<string> State, List<Send> Sends) Feed(StepState<string> s, params On[] events)
+    {
+        var all = new List<Send>();
+        foreach (var e in events)
+        {
+            (s, var sends) = StepRules.Handle(s, e);
+            all.AddRange(sends);
+        }
+        return (s, all);
+    }
+
+    /// <summary>The state in step 0 with workers a and b: a has shards 0 and 2, b has shard 1.</summary>
+    private static StepState<string> Running(bool wait = false, int maxResends = 20, CheckpointPolicy? checkpoint = null, long until = 3) =>
+        Feed(Start(until, wait, checkpoint, maxResends), new On.Started(), new On.Joined(["a", "b"])).State;
+
+    private static GradientShard Gradient(int shard, long step = 0, long version = 0) => new(version, step, shard, 4, 1.0, []);
+
+    private static string Describe(Send s) => s switch
+    {
+        Send.Compute c => $"compute {c.Shard.Shard} on {c.Worker} (attempt {c.Attempt}, version {c.Shard.Version}, step {c.Shard.Step}, examples {string.Join(",", c.Shard.Examples)})",
+        Send.Update u => $"update {u.Worker} to version {u.Parameters.Version}",
+        Send.Pass p => $"pass gradient {p.Gradient.Shard} of step {p.Gradient.Step} (attempt {p.Attempt})",
+        Send.ToServer { Message: BeginStep b } => $"begin step {b.Step}: {b.Shards} shards, {b.Examples} examples",
+        Send.ToServer { Message: GradientShard g } => $"server gets stale gradient {g.Shard} of step {g.Step}",
+        Send.ToServer { Message: SaveCheckpoint c } => $"checkpoint before step {c.Step}",
+        Send.ToServer { Message: GetState } => "ask for the state",
+        Send.Watch w => $"watch {w.Worker}",
+        Send.Unwatch w => $"unwatch {w.Worker}",
+        Send.ScheduleResend r => $"resend step {r.Step} after {r.After.TotalSeconds} s",
+        Send.Log l => $"log step {l.Entry.Step} loss {l.Entry.Loss}",
+        Send.Finish { Outcome.Error: { } e } => $"fail: {e.GetType().Name}: {e.Message}",
+        Send.Finish f => $"finish at step {f.Outcome.State!.Step}",
+        _ => s.ToString(),
+    };
+
+    private static void AssertSends(IEnumerable<Send> sends, params string[] expected) => Assert.Equal(expected, sends.Select(Describe));
+
+    [Fact]
+    public void Joining_workers_get_the_parameters_then_the_first_steps_shards_round_robin()
+    {
+        var (_, sends) = Feed(Start(), new On.Started(), new On.Joined(["a", "b"]));
+        AssertSends(sends,
+            "watch a", "update a to version 0", "watch b", "update b to version 0",
+            "begin step 0: 3 shards, 10 examples",
+            "compute 0 on a (attempt 0, version 0, step 0, examples 0,1,2,3)",
+            "compute 1 on b (attempt 0, version 0, step 0, examples 4,5,6,7)",
+            "compute 2 on a (attempt 0, version 0, step 0, examples 8,9)",
+            "resend step 0 after 1 s");
+    }
+
+    [Fact]
+    public void A_worker_lost_mid_step_has_only_its_unfinished_shards_handed_to_the_others()
+    {
+        var (s, sends) = Feed(Running(), new On.GradientPassed("a", Gradient(0)), new On.Lost("a"));
+        AssertSends(sends, "pass gradient 0 of step 0 (attempt 0)", "unwatch a", "compute 2 on b (attempt 1, version 0, step 0, examples 8,9)");
+        Assert.Equal(["b"], s.Workers);
+        var (_, again) = Feed(s, new On.Lost("a")); // lost twice: once is enough
+        Assert.Empty(again);
+    }
+
+    [Fact]
+    public void In_one_process_a_run_whose_last_worker_is_lost_fails_naming_the_step()
+    {
+        var (s, sends) = Feed(Running(), new On.Lost("a"), new On.Lost("b"));
+        Assert.Equal("fail: InvalidOperationException: step 0: every worker has stopped", Describe(sends[^1]));
+        Assert.True(s.Done);
+        Assert.Empty(Feed(s, new On.Joined(["c"])).Sends);
+    }
+
+    [Fact]
+    public void A_cluster_with_no_worker_left_waits_and_a_joiner_takes_every_unfinished_shard()
+    {
+        var (s, sends) = Feed(Running(wait: true), new On.GradientPassed("b", Gradient(1)), new On.Lost("a"), new On.Lost("b"));
+        AssertSends(sends, "pass gradient 1 of step 0 (attempt 0)", "unwatch a",
+            "compute 0 on b (attempt 1, version 0, step 0, examples 0,1,2,3)",
+            "compute 2 on b (attempt 1, version 0, step 0, examples 8,9)",
+            "unwatch b");
+        var (_, joined) = Feed(s, new On.Joined(["c"]));
+        AssertSends(joined, "watch c", "update c to version 0",
+            "compute 0 on c (attempt 2, version 0, step 0, examples 0,1,2,3)",
+            "compute 2 on c (attempt 2, version 0, step 0, examples 8,9)");
+    }
+
+    [Fact]
+    public void A_late_joiner_gets_the_latest_parameters_and_shards_from_the_next_step()
+    {
+        var update = new ParameterUpdate(1, Initial.Parameters);
+        var (s, sends) = Feed(Running(), new On.Updated(update), new On.Joined(["c", "a"]));
+        AssertSends(sends, "update a to version 1", "update b to version 1", "watch c", "update c to version 1");
+        (_, sends) = Feed(s, new On.Applied(new StepApplied(0, 1, 0.5)));
+        AssertSends(sends, "log step 0 loss 0.5", "begin step 1: 3 shards, 10 examples",
+            "compute 0 on a (attempt 0, version 1, step 1, examples 0,1,2,3)",
+            "compute 1 on b (attempt 0, version 1, step 1, examples 4,5,6,7)",
+            "compute 2 on c (attempt 0, version 1, step 1, examples 8,9)",
+            "resend step 1 after 1 s");
+    }
+
+    [Fact]
+    public void A_resend_sends_every_shard_again_and_a_step_that_never_moves_gives_up()
+    {
+        var (s, sends) = Feed(Running(maxResends: 2), new On.GradientPassed("a", Gradient(0)), new On.ResendDue(0));
+        AssertSends(sends, "pass gradient 0 of step 0 (attempt 0)",
+            // A gradient may be lost after it passed: every shard goes out again.
+            "compute 0 on b (attempt 1, version 0, step 0, examples 0,1,2,3)",
+            "compute 1 on a (attempt 1, version 0, step 0, examples 4,5,6,7)",
+            "compute 2 on b (attempt 1, version 0, step 0, examples 8,9)",
+            "resend step 0 after 1 s");
+        Assert.Empty(Feed(s, new On.ResendDue(7)).Sends); // another step's timer
+        (s, sends) = Feed(s, new On.ResendDue(0), new On.ResendDue(0));
+        Assert.Equal("fail: TimeoutException: step 0 made no progress after 2 resends", Describe(sends[^1]));
+        Assert.True(s.Done);
+    }
+
+    [Fact]
+    public void Gradients_of_another_step_or_of_a_shard_the_step_lacks_go_to_the_server_as_stale()
+    {
+        var (s, sends) = Feed(Running(), new On.GradientPassed("a", Gradient(0, step: 5)), new On.GradientPassed("a", Gradient(3)), new On.GradientPassed("a", Gradient(-1)));
+        AssertSends(sends, "server gets stale gradient 0 of step 5", "server gets stale gradient 3 of step 0", "server gets stale gradient -1 of step 0");
+        Assert.Empty(s.Finished);
+    }
+
+    [Fact]
+    public void An_applied_step_is_logged_then_checkpointed_when_due_then_the_next_begins()
+    {
+        var policy = new CheckpointPolicy("/nonexistent", Every: 2);
+        var (s, sends) = Feed(Running(checkpoint: policy), new On.Applied(new StepApplied(0, 1, 0.25)));
+        AssertSends(sends.Take(2), "log step 0 loss 0.25", "begin step 1: 3 shards, 10 examples"); // 1 is not a multiple of 2
+        (s, sends) = Feed(s, new On.Applied(new StepApplied(1, 2, 0.125)));
+        AssertSends(sends, "log step 1 loss 0.125", "checkpoint before step 2");
+        (_, sends) = Feed(s, new On.CheckpointWritten(new CheckpointSaved(2, null)));
+        Assert.Equal("begin step 2: 3 shards, 10 examples", Describe(sends[0]));
+        var (failed, error) = Feed(s, new On.CheckpointWritten(new CheckpointSaved(2, "disk full")));
+        AssertSends(error, "fail: IOException: checkpoint /nonexistent/checkpoint.dbp: disk full");
+        Assert.True(failed.Done);
+    }
+
+    [Fact]
+    public void The_last_step_asks_for_the_state_and_the_snapshot_ends_the_run()
+    {
+        var (s, sends) = Feed(Running(until: 1), new On.Applied(new StepApplied(0, 1, 1)));
+        AssertSends(sends, "log step 0 loss 1", "ask for the state");
+        var parameters = new[] { new NamedTensor("w", Tensor<float>.Scalar(3)) };
+        (s, sends) = Feed(s, new On.Snapshot(new StateSnapshot(1, 1, parameters, 1, [])));
+        AssertSends(sends, "finish at step 1");
+        Assert.Equal(3f, ((Send.Finish)sends[0]).Outcome.State!.Parameters["w"].Item());
+        Assert.True(s.Done);
+    }
+
+    [Fact]
+    public void A_run_that_starts_at_its_end_only_asks_for_the_state() =>
+        AssertSends(Feed(StepState<string>.Start(new StepPlan(Settings, 5, null, false, TimeSpan.FromSeconds(1)), 5, Initial), new On.Started(), new On.Joined(["a"])).Sends,
+            "ask for the state", "watch a", "update a to version 0");
+
+    [Fact]
+    public void A_refused_step_ends_the_run_as_divergence_and_nothing_after_it_counts()
+    {
+        var (s, sends) = Feed(Running(), new On.Refused(new StepRefused(0, "step 0: the gradient is not finite")));
+        AssertSends(sends, "fail: TrainingDivergedException: step 0: the gradient is not finite");
+        Assert.Empty(Feed(s, new On.Applied(new StepApplied(0, 1, 1)), new On.ResendDue(0)).Sends);
+    }
+
+    [Fact]
+    public void An_applied_message_for_another_step_changes_nothing()
+    {
+        var running = Running();
+        var (s, sends) = Feed(running, new On.Applied(new StepApplied(4, 5, 1)));
+        Assert.Empty(sends);
+        Assert.Same(running, s);
+    }
+}
