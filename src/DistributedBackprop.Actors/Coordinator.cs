@@ -25,10 +25,10 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public Coordinator(StepPlan plan, TrainingState start, Action<StepLog>? onStep, TaskCompletionSource<RunOutcome> done, FaultPlan faults)
+    public Coordinator(StepPlan plan, TrainingState start, Action<StepLog>? onStep, TaskCompletionSource<RunOutcome> done, FaultPlan faults, GradientPool? pool)
     {
         (_onStep, _done, _faults) = (onStep, done, new FaultInjection<IActorRef>(faults));
-        var initial = ServerState.Start(start.Parameters, start.Optimizer, version: start.Step, step: start.Step);
+        var initial = ServerState.Start(start.Parameters, start.Optimizer, version: start.Step, step: start.Step, pool);
         _server = Context.ActorOf(ParameterServer.Props(initial, plan.Settings, plan.Checkpoint, Self), "parameter-server");
         _state = StepState<IActorRef>.Start(plan, start.Step, ParameterServerRules.Update(initial));
 
@@ -72,6 +72,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
         }
     }
 
-    public static Props Props(StepPlan plan, TrainingState start, Action<StepLog>? onStep, TaskCompletionSource<RunOutcome> done, FaultPlan? faults = null) =>
-        Akka.Actor.Props.Create(() => new Coordinator(plan, start, onStep, done, faults ?? FaultPlan.None));
+    /// <summary>A coordinator and its server; <paramref name="pool"/> is the one the run's workers rent their gradients from, if they share this process.</summary>
+    public static Props Props(StepPlan plan, TrainingState start, Action<StepLog>? onStep, TaskCompletionSource<RunOutcome> done, FaultPlan? faults = null, GradientPool? pool = null) =>
+        Akka.Actor.Props.Create(() => new Coordinator(plan, start, onStep, done, faults ?? FaultPlan.None, pool));
 }

@@ -18,6 +18,7 @@ public sealed class LocalEngine : ITrainingEngine
     private readonly FaultPlan _faults;
     private readonly TimeSpan _resendAfter;
     private readonly ActorSystem _system;
+    private readonly GradientPool _pool; // the workers' gradients go out in its buffers, and the server gives them back
 
     public LocalEngine(TrainingSettings settings, Dataset data, int workers, CheckpointPolicy? checkpoint = null, FaultPlan? faults = null,
         string? hoconOverrides = null, TimeSpan? resendAfter = null)
@@ -26,6 +27,7 @@ public sealed class LocalEngine : ITrainingEngine
         (_settings, _data, _checkpoint, _faults, Workers) = (settings, data, checkpoint, faults ?? FaultPlan.None, workers);
         _resendAfter = resendAfter ?? StepPlan.DefaultResendAfter;
         _system = ActorSystems.CreateLocal("dbp", hoconOverrides);
+        _pool = GradientPool.For(settings.Objective);
     }
 
     public int Workers { get; }
@@ -34,9 +36,9 @@ public sealed class LocalEngine : ITrainingEngine
     {
         var done = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var plan = new StepPlan(_settings, until, _checkpoint, WaitForWorkers: false, _resendAfter);
-        var coordinator = _system.ActorOf(Coordinator.Props(plan, state, onStep, done, _faults));
+        var coordinator = _system.ActorOf(Coordinator.Props(plan, state, onStep, done, _faults, _pool));
         // Fresh workers for each run: a fault plan may stop some, and each holds only its run's parameters.
-        var workers = Enumerable.Range(0, Workers).Select(_ => _system.ActorOf(Worker.Props(_settings.Objective, _data))).ToList();
+        var workers = Enumerable.Range(0, Workers).Select(_ => _system.ActorOf(Worker.Props(_settings.Objective, _data, _pool))).ToList();
         coordinator.Tell(new Coordinator.AddWorkers(workers));
         var outcome = done.Task.GetAwaiter().GetResult();
         foreach (var w in workers) _system.Stop(w);

@@ -11,17 +11,28 @@ public interface IDbpMessage;
 public sealed record ParameterUpdate([property: Key(0)] long Version, [property: Key(1)] NamedTensor[] Parameters) : IDbpMessage;
 
 /// <summary>
-/// Coordinator → worker: compute micro-shard <paramref name="Shard"/> of <paramref name="Step"/> with the
-/// parameters of <paramref name="Version"/>, over these example indices of the worker's own copy of the data.
+/// Coordinator → worker: with the parameters of <paramref name="Version"/>, compute the node of step
+/// <paramref name="Step"/>'s shard tree that covers micro-shards [<paramref name="Shard"/>,
+/// <paramref name="Shard"/> + <paramref name="Shards"/>): these example indices of the worker's own copy of the
+/// data, cut into micro-shards of <paramref name="MicroShard"/>, each shard's gradient added along the tree.
 /// </summary>
 [MessagePackObject]
-public sealed record ComputeShard([property: Key(0)] long Version, [property: Key(1)] long Step, [property: Key(2)] int Shard, [property: Key(3)] int[] Examples) : IDbpMessage;
+public sealed record ComputeShard(
+    [property: Key(0)] long Version, [property: Key(1)] long Step, [property: Key(2)] int Shard, [property: Key(3)] int Shards,
+    [property: Key(4)] int MicroShard, [property: Key(5)] int[] Examples) : IDbpMessage;
 
-/// <summary>Worker → server: the gradient of the shard's summed loss, with the loss sum and example count.</summary>
+/// <summary>
+/// Worker → server: the gradient of the summed loss over micro-shards [<paramref name="Shard"/>,
+/// <paramref name="Shard"/> + <paramref name="Shards"/>) of the step — one node of its shard tree, added up
+/// along the tree — with the loss sum and the example count.
+/// </summary>
 [MessagePackObject]
 public sealed record GradientShard(
-    [property: Key(0)] long Version, [property: Key(1)] long Step, [property: Key(2)] int Shard,
-    [property: Key(3)] int Count, [property: Key(4)] double LossSum, [property: Key(5)] NamedTensor[] Gradients) : IDbpMessage;
+    [property: Key(0)] long Version, [property: Key(1)] long Step, [property: Key(2)] int Shard, [property: Key(3)] int Shards,
+    [property: Key(4)] int Count, [property: Key(5)] double LossSum, [property: Key(6)] NamedTensor[] Gradients) : IDbpMessage
+{
+    [IgnoreMember] public ShardNode Node => new(Shard, Shards);
+}
 
 /// <summary>Coordinator → server: step <paramref name="Step"/> has <paramref name="Shards"/> micro-shards covering <paramref name="Examples"/> examples.</summary>
 [MessagePackObject]

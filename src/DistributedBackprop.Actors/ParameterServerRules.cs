@@ -1,15 +1,43 @@
 using System.Collections.Immutable;
+using DistributedBackprop.Core;
 using DistributedBackprop.Nn;
 using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Actors;
 
 /// <summary>
-/// The parameter server's state: the parameters at <see cref="Version"/>, the optimizer's state, and the
-/// micro-shards received so far for <see cref="Step"/> (the next step to apply).
+/// The server's own buffers: the parameter versions it hands out, in a ring — a version stays as it is while a
+/// worker may still compute with it, and only the ring's oldest is written, with the next — the optimizer's
+/// slots (updated in place), and the tree its steps are summed in. Nothing here is read as current by anyone
+/// before it is complete: versions go out read-only. Copied in from the run's start state, which stays as it was.
+/// </summary>
+public sealed class ServerBuffers
+{
+    /// <summary>Versions kept: the current one and the next. (Pipelined steps would need more.)</summary>
+    private const int Versions = 2;
+
+    private readonly Parameters<float>[] _ring;
+
+    public ServerBuffers(Parameters<float> start, GradientPool pool)
+    {
+        _ring = [.. Enumerable.Range(0, Versions).Select(_ => start.Map((_, t) => new Tensor<float>(t.ToArray(), t.Dims)))];
+        Tree = new TreeSum(pool);
+    }
+
+    public TreeSum Tree { get; }
+
+    public GradientPool Pool => Tree.Pool;
+
+    public Parameters<float> Slot(long version) => _ring[(int)(version % Versions)];
+}
+
+/// <summary>
+/// The parameter server's state: the parameters at <see cref="Version"/> (its buffers' current slot), the
+/// optimizer's state, and the nodes of the shard tree received so far for <see cref="Step"/> (the next step
+/// to apply), by first micro-shard.
 /// </summary>
 public sealed record ServerState(
-    Parameters<float> Parameters,
+    ServerBuffers Buffers,
     OptimizerState<float> Optimizer,
     long Version,
     long Step,
@@ -20,17 +48,30 @@ public sealed record ServerState(
     long Stale,
     bool Stopped)
 {
-    public static ServerState Start(Parameters<float> parameters, OptimizerState<float> optimizer, long version, long step) =>
-        new(parameters, optimizer, version, step, 0, 0, ImmutableSortedDictionary<int, GradientShard>.Empty, 0, 0, false);
+    /// <summary>A server from a run's start state, which it copies: its buffers are its own.</summary>
+    public static ServerState Start(Parameters<float> parameters, OptimizerState<float> optimizer, long version, long step, GradientPool? pool = null)
+    {
+        var own = new OptimizerState<float>(optimizer.Step, optimizer.Slots.Map((_, t) => new Tensor<float>(t.ToArray(), t.Dims)));
+        pool ??= new GradientPool(parameters.Select(p => p.Value.Length).ToArray());
+        return new(new ServerBuffers(parameters, pool), own, version, step, 0, 0, ImmutableSortedDictionary<int, GradientShard>.Empty, 0, 0, false);
+    }
+
+    public Parameters<float> Parameters => Buffers.Slot(Version);
 
     public bool Begun => ExpectedShards > 0;
+
+    /// <summary>Micro-shards the received nodes cover.</summary>
+    public int Covered => Received.Values.Sum(g => g.Shards);
 }
 
 /// <summary>
-/// The parameter server's rule as a pure function: given the state and a message, the new state and what to
-/// send. Each micro-shard of a step is applied at most once — duplicates and gradients for another version
-/// or step are counted and ignored — and the step is applied only when all its shards are in, summed in
-/// shard order. A non-finite gradient is never applied: the server stops and says which step.
+/// The parameter server's rule: given the state and a message, the new state and what to send. Each node of
+/// a step's shard tree is applied at most once — duplicates, nodes that overlap one already in, and gradients
+/// for another version or step are counted and ignored — and the step is applied only when its nodes cover
+/// every micro-shard, added along the tree (<see cref="TreeSum"/>), whoever sent which. A non-finite gradient
+/// is never applied: the server stops and says which step. Deterministic: the same messages give the same
+/// bits. Its arithmetic writes only the server's own buffers (the next version, the optimizer's slots) and
+/// the received gradients, which it then gives back to the pool.
 /// </summary>
 public static class ParameterServerRules
 {
@@ -40,45 +81,54 @@ public static class ParameterServerRules
         {
             BeginStep b when b.Step == s.Step && !s.Begun && b.Shards > 0 => TryApply(Begin(s, b), optimizer),
             BeginStep => (s with { Stale = s.Stale + 1 }, []),
-            GradientShard g when g.Step != s.Step || g.Version != s.Version || g.Shard < 0 || (s.Begun && g.Shard >= s.ExpectedShards) =>
-                (s with { Stale = s.Stale + 1 }, []),
-            GradientShard g when s.Received.ContainsKey(g.Shard) => (s with { Duplicates = s.Duplicates + 1 }, []),
+            GradientShard g when g.Step != s.Step || g.Version != s.Version || !Fits(s, g) => (s with { Stale = s.Stale + 1 }, []),
+            GradientShard g when s.Received.TryGetValue(g.Shard, out var had) && had.Shards == g.Shards => (s with { Duplicates = s.Duplicates + 1 }, []),
+            GradientShard g when s.Received.Values.Any(r => r.Shard < g.Shard + g.Shards && g.Shard < r.Shard + r.Shards) => (s with { Stale = s.Stale + 1 }, []),
             GradientShard g => TryApply(s with { Received = s.Received.Add(g.Shard, g) }, optimizer),
             _ => (s, []),
         };
 
-    /// <summary>Shards may arrive before their step's BeginStep; those with ids beyond the step's count are stale.</summary>
+    /// <summary>A node of this step's tree (once the step's size is known), with a gradient for every parameter, in order, of its size.</summary>
+    private static bool Fits(ServerState s, GradientShard g)
+    {
+        if (g.Shard < 0 || g.Shards <= 0 || (s.Begun && !ShardTree.IsNode(g.Shard, g.Shards, s.ExpectedShards))) return false;
+        var parameters = s.Parameters;
+        if (g.Gradients is null || g.Gradients.Length != parameters.Count) return false;
+        for (int i = 0; i < parameters.Count; i++)
+            if (g.Gradients[i] is not { } t || t.Name != parameters[i].Name || t.Value is null || !Shapes.Equal(t.Value.Dims, parameters[i].Value.Dims)) return false;
+        return true;
+    }
+
+    /// <summary>Nodes may arrive before their step's BeginStep; those that are not nodes of its tree are stale.</summary>
     private static ServerState Begin(ServerState s, BeginStep b)
     {
-        var inRange = s.Received.RemoveRange(s.Received.Keys.Where(k => k >= b.Shards));
-        return s with { ExpectedShards = b.Shards, ExpectedExamples = b.Examples, Received = inRange, Stale = s.Stale + s.Received.Count - inRange.Count };
+        var misfits = s.Received.Values.Where(g => !ShardTree.IsNode(g.Shard, g.Shards, b.Shards)).Select(g => g.Shard).ToList();
+        return s with { ExpectedShards = b.Shards, ExpectedExamples = b.Examples, Received = s.Received.RemoveRange(misfits), Stale = s.Stale + misfits.Count };
     }
 
     private static (ServerState, IReadOnlyList<IDbpMessage>) TryApply(ServerState s, Optimizer optimizer)
     {
-        if (!s.Begun || s.Received.Count < s.ExpectedShards) return (s, []);
-        var accumulator = new GradientAccumulator(s.Parameters.Select(p => (p.Name, p.Value.Shape.ToArray())));
-        var names = s.Parameters.Names.ToArray();
-        foreach (var shard in s.Received.Values) // sorted by shard id: the sum's order is fixed
-        {
-            var byName = shard.Gradients.ToDictionary(t => t.Name, t => t.Value);
-            foreach (var name in names)
-                if (!byName.ContainsKey(name)) return Refuse(s, $"step {s.Step}: shard {shard.Shard} has no gradient for {name}");
-            accumulator.Add(i => byName[names[i]].Data, shard.LossSum, shard.Count);
-        }
-        if (accumulator.Count != s.ExpectedExamples)
-            return Refuse(s, $"step {s.Step}: shards cover {accumulator.Count} examples, the step has {s.ExpectedExamples}");
-        if ((double.IsFinite(accumulator.LossSum) ? optimizer.Step(s.Parameters, accumulator.Sum, accumulator.Count, s.Optimizer) : null)
-            is not (var parameters, var optimizerState))
+        if (!s.Begun || s.Covered < s.ExpectedShards) return (s, []);
+        var tree = s.Buffers.Tree;
+        foreach (var node in s.Received.Values) // sorted by first shard: the tree's order
+            tree.AddOwned(node.Node, [.. node.Gradients.Select(t => t.Value.Buffer)], node.LossSum, node.Count);
+        var (sum, _, lossSum, count) = tree.Finish();
+        var next = s.Buffers.Slot(s.Version + 1);
+        var optimizerState = count == s.ExpectedExamples && double.IsFinite(lossSum)
+            ? optimizer.StepInto(s.Parameters, next, i => sum[i], count, s.Optimizer) : null;
+        s.Buffers.Pool.Return(sum);
+        if (count != s.ExpectedExamples)
+            return Refuse(s, $"step {s.Step}: shards cover {count} examples, the step has {s.ExpectedExamples}");
+        if (optimizerState is null)
             return Refuse(s, $"step {s.Step}: the gradient or loss is not finite (NaN or infinity); nothing was applied");
 
-        var next = s with
+        var applied = s with
         {
-            Parameters = parameters, Optimizer = optimizerState, Version = s.Version + 1, Step = s.Step + 1,
+            Optimizer = optimizerState, Version = s.Version + 1, Step = s.Step + 1,
             ExpectedShards = 0, ExpectedExamples = 0, Received = ImmutableSortedDictionary<int, GradientShard>.Empty,
         };
         // The update first: the coordinator passes it on to the workers before it starts the next step.
-        return (next, [Update(next), new StepApplied(s.Step, next.Version, accumulator.MeanLoss)]);
+        return (applied, [Update(applied), new StepApplied(s.Step, applied.Version, lossSum / count)]);
     }
 
     public static ParameterUpdate Update(ServerState s) => new(s.Version, NamedTensor.From(s.Parameters));

@@ -15,15 +15,18 @@ public sealed record StepPlan(TrainingSettings Settings, long Until, CheckpointP
 }
 
 /// <summary>
-/// The coordinator's state: the step in flight — its micro-shards' example indices, who has each, which
-/// have passed to the server, how often each was sent — the live workers in the order they joined, and the
-/// newest parameters (what a joining worker is sent first). <typeparamref name="W"/> names a worker: an
-/// actor reference in the actor, a string in the tests.
+/// The coordinator's state: the step in flight — its examples, the nodes of its shard tree that are its
+/// units of work (one a worker; see <see cref="ShardTree.Partition"/>), who has each, which have passed to
+/// the server, how often each was sent — the live workers in the order they joined, and the newest
+/// parameters (what a joining worker is sent first). Work is keyed by the node's place in
+/// <see cref="Nodes"/>. <typeparamref name="W"/> names a worker: an actor reference in the actor, a string in
+/// the tests.
 /// </summary>
 public sealed record StepState<W>(
     StepPlan Plan,
     long Step,
-    int[][] Shards,
+    int[] Batch,
+    ShardNode[] Nodes,
     ImmutableDictionary<int, W> Assigned,
     ImmutableHashSet<int> Finished,
     ImmutableDictionary<int, int> Attempts,
@@ -35,9 +38,12 @@ public sealed record StepState<W>(
     bool Done) where W : notnull
 {
     public static StepState<W> Start(StepPlan plan, long step, ParameterUpdate latest) =>
-        new(plan, step, [], ImmutableDictionary<int, W>.Empty, [], ImmutableDictionary<int, int>.Empty, [], 0, 0, false, latest, false);
+        new(plan, step, [], [], ImmutableDictionary<int, W>.Empty, [], ImmutableDictionary<int, int>.Empty, [], 0, 0, false, latest, false);
 
-    public bool InFlight => Shards.Length > 0;
+    public bool InFlight => Nodes.Length > 0;
+
+    /// <summary>The place in <see cref="Nodes"/> of the node starting at micro-shard <paramref name="first"/> with <paramref name="count"/> shards, or -1.</summary>
+    public int NodeOf(int first, int count) => Array.IndexOf(Nodes, new ShardNode(first, count));
 }
 
 /// <summary>What the coordinator hears: from the run's start, its workers, the server, and its own timer.</summary>
@@ -60,10 +66,10 @@ public abstract record StepEvent<W> where W : notnull
 public abstract record StepSend<W> where W : notnull
 {
     private StepSend() { }
-    /// <summary>Micro-shard work for a worker: its <paramref name="Attempt"/>-th sending this step (from 0).</summary>
+    /// <summary>A node's work for a worker: its <paramref name="Attempt"/>-th sending this step (from 0).</summary>
     public sealed record Compute(W Worker, ComputeShard Shard, int Attempt) : StepSend<W>;
     public sealed record Update(W Worker, ParameterUpdate Parameters) : StepSend<W>;
-    /// <summary>A worker's gradient for the step in flight, passed to the server; <paramref name="Attempt"/> is its shard's latest sending.</summary>
+    /// <summary>A worker's gradient for the step in flight, passed to the server; <paramref name="Attempt"/> is its node's latest sending.</summary>
     public sealed record Pass(GradientShard Gradient, int Attempt) : StepSend<W>;
     public sealed record ToServer(IDbpMessage Message) : StepSend<W>;
     public sealed record Watch(W Worker) : StepSend<W>;
@@ -81,11 +87,12 @@ public sealed record RunOutcome(TrainingState? State, Exception? Error);
 
 /// <summary>
 /// The coordinator's rule as a pure function: given its state and an event, the new state and what to send.
-/// For each step it tells the server how many micro-shards the minibatch has, hands the shards round-robin
-/// to the live workers, passes their gradients to the server and the server's updates to the workers. A
-/// worker lost mid-step has its unfinished shards handed to the others in the same step; a step with no
-/// progress for <see cref="StepPlan.ResendAfter"/> has every shard the server may lack sent again (the server
-/// ignores duplicates). A run ends at <see cref="StepPlan.Until"/>, on a refused step, or when it gives up.
+/// For each step it tells the server how many micro-shards the minibatch has, cuts the shard tree into one
+/// node per live worker and hands them out round-robin, passes the workers' gradients (one a node) to the
+/// server and the server's updates to the workers. A worker lost mid-step has its unfinished nodes handed to
+/// the others in the same step; a step with no progress for <see cref="StepPlan.ResendAfter"/> has every node
+/// the server may lack sent again (the server ignores duplicates). A run ends at <see cref="StepPlan.Until"/>,
+/// on a refused step, or when it gives up.
 /// </summary>
 public static class StepRules
 {
@@ -131,8 +138,8 @@ public static class StepRules
         }
         if (s.Workers.Count == 0 || s.Step >= s.Plan.Until) return s;
         if (!s.Begun) return StartStep(s with { Begun = true }, sends);
-        foreach (var shard in Enumerable.Range(0, s.Shards.Length).Where(i => !s.Assigned.ContainsKey(i)).ToList())
-            s = Assign(s, shard, sends);
+        foreach (var node in Enumerable.Range(0, s.Nodes.Length).Where(i => !s.Assigned.ContainsKey(i)).ToList())
+            s = Assign(s, node, sends);
         return s;
     }
 
@@ -140,34 +147,40 @@ public static class StepRules
     {
         var settings = s.Plan.Settings;
         var batch = settings.Batches.For(s.Step);
-        var shards = Batches.MicroShards(batch.Length, settings.MicroShard).Select(c => batch.AsSpan(c.Start, c.Count).ToArray()).ToArray();
-        s = s with { Shards = shards, Assigned = s.Assigned.Clear(), Finished = s.Finished.Clear(), Attempts = s.Attempts.Clear(), Resends = 0 };
-        sends.Add(new StepSend<W>.ToServer(new BeginStep(s.Step, shards.Length, batch.Length)));
-        for (int i = 0; i < shards.Length; i++) s = Assign(s, i, sends);
+        int shards = Batches.MicroShards(batch.Length, settings.MicroShard).Length;
+        var nodes = ShardTree.Partition(shards, s.Workers.Count);
+        s = s with { Batch = batch, Nodes = nodes, Assigned = s.Assigned.Clear(), Finished = s.Finished.Clear(), Attempts = s.Attempts.Clear(), Resends = 0 };
+        sends.Add(new StepSend<W>.ToServer(new BeginStep(s.Step, shards, batch.Length)));
+        for (int i = 0; i < nodes.Length; i++) s = Assign(s, i, sends);
         sends.Add(new StepSend<W>.ScheduleResend(s.Step, s.Plan.ResendAfter));
         return s;
     }
 
-    /// <summary>Sends a shard to the next live worker, round-robin; with none, the shard waits for one.</summary>
-    private static StepState<W> Assign<W>(StepState<W> s, int shard, List<StepSend<W>> sends) where W : notnull
+    /// <summary>Sends a node's work to the next live worker, round-robin; with none, the node waits for one.</summary>
+    private static StepState<W> Assign<W>(StepState<W> s, int node, List<StepSend<W>> sends) where W : notnull
     {
-        if (s.Workers.Count == 0) return s with { Assigned = s.Assigned.Remove(shard) };
+        if (s.Workers.Count == 0) return s with { Assigned = s.Assigned.Remove(node) };
         var worker = s.Workers[s.Next % s.Workers.Count];
-        int attempt = s.Attempts.GetValueOrDefault(shard);
-        sends.Add(new StepSend<W>.Compute(worker, new ComputeShard(s.Latest.Version, s.Step, shard, s.Shards[shard]), attempt));
-        return s with { Next = s.Next + 1, Assigned = s.Assigned.SetItem(shard, worker), Attempts = s.Attempts.SetItem(shard, attempt + 1) };
+        int attempt = s.Attempts.GetValueOrDefault(node);
+        int micro = s.Plan.Settings.MicroShard;
+        var (first, count) = (s.Nodes[node].First, s.Nodes[node].Count);
+        int start = first * micro, end = Math.Min(s.Batch.Length, (first + count) * micro);
+        var work = new ComputeShard(s.Latest.Version, s.Step, first, count, micro, s.Batch[start..end]);
+        sends.Add(new StepSend<W>.Compute(worker, work, attempt));
+        return s with { Next = s.Next + 1, Assigned = s.Assigned.SetItem(node, worker), Attempts = s.Attempts.SetItem(node, attempt + 1) };
     }
 
-    /// <summary>A gradient of another step, or of a shard the step does not have, goes to the server, which counts it as stale.</summary>
+    /// <summary>A gradient of another step, or of a node the step was not cut into, goes to the server, which counts it as stale.</summary>
     private static StepState<W> Gradient<W>(StepState<W> s, GradientShard g, List<StepSend<W>> sends) where W : notnull
     {
-        if (g.Step != s.Step || !s.InFlight || g.Shard < 0 || g.Shard >= s.Shards.Length)
+        int node = g.Step == s.Step ? s.NodeOf(g.Shard, g.Shards) : -1;
+        if (node < 0)
         {
             sends.Add(new StepSend<W>.ToServer(g));
             return s;
         }
-        sends.Add(new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(g.Shard) - 1));
-        return s with { Finished = s.Finished.Add(g.Shard) };
+        sends.Add(new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(node) - 1));
+        return s with { Finished = s.Finished.Add(node) };
     }
 
     private static StepState<W> Updated<W>(StepState<W> s, ParameterUpdate update, List<StepSend<W>> sends) where W : notnull
@@ -180,7 +193,7 @@ public static class StepRules
     {
         if (applied.Step != s.Step) return s;
         sends.Add(new StepSend<W>.Log(new StepLog(applied.Step, s.Plan.Settings.Batches.Cursor(applied.Step).Epoch, applied.Loss)));
-        s = s with { Step = s.Step + 1, Shards = [] };
+        s = s with { Step = s.Step + 1, Batch = [], Nodes = [] };
         if (s.Plan.Checkpoint?.Due(s.Step, s.Plan.Until) == true)
         {
             sends.Add(new StepSend<W>.ToServer(new SaveCheckpoint(s.Step)));
@@ -206,8 +219,8 @@ public static class StepRules
             return s with { Assigned = s.Assigned.RemoveRange(unfinished.Select(kv => kv.Key)) }; // a joiner takes them
         if (s.Workers.Count == 0)
             return Finish(s, new RunOutcome(null, new InvalidOperationException($"step {s.Step}: every worker has stopped")), sends);
-        foreach (var (shard, _) in unfinished.Where(kv => kv.Value.Equals(worker)))
-            s = Assign(s, shard, sends);
+        foreach (var (node, _) in unfinished.Where(kv => kv.Value.Equals(worker)))
+            s = Assign(s, node, sends);
         return s;
     }
 
@@ -215,9 +228,9 @@ public static class StepRules
     {
         if (s.Resends + 1 > s.Plan.MaxResends)
             return Finish(s, new RunOutcome(null, new TimeoutException($"step {s.Step} made no progress after {s.Plan.MaxResends} resends")), sends);
-        // A gradient may have been lost after it passed here: send every shard the server may lack.
+        // A gradient may have been lost after it passed here: send every node the server may lack.
         s = s with { Resends = s.Resends + 1, Finished = s.Finished.Clear() };
-        for (int i = 0; i < s.Shards.Length; i++) s = Assign(s, i, sends);
+        for (int i = 0; i < s.Nodes.Length; i++) s = Assign(s, i, sends);
         sends.Add(new StepSend<W>.ScheduleResend(s.Step, s.Plan.ResendAfter));
         return s;
     }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using DistributedBackprop.Core;
 using DistributedBackprop.Data;
 using DistributedBackprop.Nn;
@@ -7,14 +8,19 @@ using DistributedBackprop.Training;
 namespace DistributedBackprop.Actors;
 
 /// <summary>
-/// Turns (parameters, micro-shard) into (gradient sum, sample count, loss sum) on its own copy of the data,
-/// and replies to whoever asked (the coordinator, which passes it to the server). Holds the newest parameters
-/// it was sent; a shard for a newer version waits for them, a shard for an older one is dropped.
+/// Turns (parameters, a node of the step's shard tree) into (the node's gradient sum, its example count, its
+/// loss sum) on its own copy of the data: each micro-shard's gradient is added along the tree into buffers
+/// from the process's <see cref="GradientPool"/>, and the node goes back in one message to whoever asked (the
+/// coordinator, which passes it to the server, which returns the buffers). Holds the newest parameters it was
+/// sent — the server's own read-only version in one process; work for a newer version waits for them, work
+/// for an older one is dropped.
 /// </summary>
 public sealed class Worker : ReceiveActor, IWithStash
 {
     private readonly Dataset _data;
-    private readonly Training.ShardGradient _shard;
+    private readonly ShardGradient _shard;
+    private readonly Func<int, ReadOnlySpan<float>> _gradient; // made once: a method group allocates a delegate per use
+    private readonly TreeSum _tree;
     private readonly string[] _names;
     private readonly int[][] _shapes;
     private Parameters<float>? _parameters;
@@ -23,10 +29,12 @@ public sealed class Worker : ReceiveActor, IWithStash
 
     public IStash Stash { get; set; } = null!;
 
-    public Worker(Objective objective, Dataset data)
+    public Worker(Objective objective, Dataset data, GradientPool pool)
     {
         _data = data;
-        _shard = new Training.ShardGradient(objective);
+        _shard = new ShardGradient(objective);
+        _gradient = _shard.Gradient;
+        _tree = new TreeSum(pool);
         _names = objective.Model.Parameters.Select(p => p.Name).ToArray();
         _shapes = objective.Model.Parameters.Select(p => p.Shape).ToArray();
         Receive<ParameterUpdate>(u =>
@@ -40,22 +48,38 @@ public sealed class Worker : ReceiveActor, IWithStash
         {
             if (c.Version > _version) { Stash.Stash(); return; }
             if (c.Version < _version) return;
+            if (Problem(c, _data.Count) is string problem) { Context.GetLogger().Warning("refused work for step {0}: {1}", c.Step, problem); return; }
             Sender.Tell(Compute(c));
         });
     }
 
-    private GradientShard Compute(ComputeShard c)
+    /// <summary>Why this work cannot be done here, or null: its shards must cut its examples, which must be this data set's.</summary>
+    public static string? Problem(ComputeShard c, int examples)
     {
-        // The examples go into this worker's own buffers, one pair per shard size: gathered, not allocated.
-        if (!_batches.TryGetValue(c.Examples.Length, out var batch))
-            _batches[c.Examples.Length] = batch = _data.Gather(c.Examples);
-        else _data.Gather(c.Examples, batch.X.Buffer, batch.Y.Buffer);
-        double lossSum = _shard.Run(_parameters!, batch.X, batch.Y);
-        // Copies: the plan's buffers are overwritten by the next shard, a message must not change.
-        var grads = new NamedTensor[_names.Length];
-        for (int i = 0; i < grads.Length; i++) grads[i] = new NamedTensor(_names[i], Tensor<float>.FromArray(_shard.Gradient(i), _shapes[i]));
-        return new GradientShard(c.Version, c.Step, c.Shard, c.Examples.Length, lossSum, grads);
+        if (c.MicroShard <= 0 || c.Shards <= 0 || c.Examples is null || c.Examples.Length == 0) return "no examples";
+        if ((c.Examples.Length + c.MicroShard - 1) / c.MicroShard != c.Shards) return $"{c.Examples.Length} examples are not {c.Shards} micro-shards of {c.MicroShard}";
+        foreach (var e in c.Examples) if ((uint)e >= (uint)examples) return $"example {e} is outside 0..{examples - 1}";
+        return null;
     }
 
-    public static Props Props(Objective objective, Dataset data) => Akka.Actor.Props.Create(() => new Worker(objective, data));
+    private GradientShard Compute(ComputeShard c)
+    {
+        var leaves = Batches.MicroShards(c.Examples.Length, c.MicroShard);
+        for (int i = 0; i < leaves.Length; i++)
+        {
+            var (start, count) = leaves[i];
+            // The examples go into this worker's own buffers, one pair per shard size: gathered, not allocated.
+            var examples = c.Examples.AsSpan(start, count);
+            if (!_batches.TryGetValue(count, out var batch)) _batches[count] = batch = _data.Gather(examples);
+            else _data.Gather(examples, batch.X.Buffer, batch.Y.Buffer);
+            double lossSum = _shard.Run(_parameters!, batch.X, batch.Y);
+            _tree.Add(new ShardNode(c.Shard + i, 1), _gradient, lossSum, count);
+        }
+        var (sum, _, loss, total) = _tree.Finish();
+        var grads = new NamedTensor[_names.Length];
+        for (int i = 0; i < grads.Length; i++) grads[i] = new NamedTensor(_names[i], new Tensor<float>(sum[i], _shapes[i]));
+        return new GradientShard(c.Version, c.Step, c.Shard, c.Shards, total, loss, grads);
+    }
+
+    public static Props Props(Objective objective, Dataset data, GradientPool pool) => Akka.Actor.Props.Create(() => new Worker(objective, data, pool));
 }

@@ -25,7 +25,8 @@ public sealed class WorkerHost : ReceiveActor
                 try
                 {
                     var job = description.Job ?? throw new JobException("the job description is empty");
-                    worker = Context.ActorOf(Worker.Props(job.Objective(), job.Data().Train), "worker");
+                    var objective = job.Objective();
+                    worker = Context.ActorOf(Worker.Props(objective, job.Data().Train, GradientPool.For(objective)), "worker");
                 }
                 catch (Exception e) when (e is JobException or DataException or ArgumentException or IOException)
                 {

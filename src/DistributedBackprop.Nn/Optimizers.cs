@@ -68,6 +68,15 @@ public abstract record Optimizer
         where T : unmanaged, IFloatingPointIeee754<T> => Apply(parameters, parameters, sums, Scale<T>(count), state) is (var after, true) ? after : null;
 
     /// <summary>
+    /// A step with the gradient sums over <paramref name="count"/> examples from <paramref name="parameters"/>
+    /// into <paramref name="next"/> (the caller's buffers, of the same shapes), the state's slots updated in
+    /// place: a parameter server's step into its next version while workers still read the current one. Null
+    /// when a gradient element is not finite; <paramref name="next"/> and the slots then hold a half-made step.
+    /// </summary>
+    public OptimizerState<T>? StepInto<T>(Parameters<T> parameters, Parameters<T> next, Func<int, ReadOnlySpan<T>> sums, int count, OptimizerState<T> state)
+        where T : unmanaged, IFloatingPointIeee754<T> => Apply(parameters, next, sums, Scale<T>(count), state) is (var after, true) ? after : null;
+
+    /// <summary>
     /// Buffers for a step on copies: new parameters, written straight from the old ones by the step (one pass,
     /// not a copy and then an update), and copies of the slots, which the step updates in place.
     /// </summary>

@@ -6,15 +6,15 @@ namespace DistributedBackprop.Training;
 
 /// <summary>
 /// The single-process training loop: each step's batch is cut into micro-shards, their gradient sums are
-/// added in shard order, and the optimizer steps with the sums and the batch size — the same arithmetic, in
-/// the same order, as the distributed trainer, so both end with the same parameters.
+/// added along the <see cref="ShardTree"/>, and the optimizer steps with the sums and the batch size — the
+/// same arithmetic, in the same order, as the distributed trainer, so both end with the same parameters.
 /// </summary>
 public sealed class Trainer : ITrainingEngine
 {
     private readonly TrainingSettings _settings;
     private readonly Dataset _data;
     private readonly ShardGradient _shard;
-    private readonly GradientAccumulator _accumulator;
+    private readonly TreeSum _tree;
     private readonly Dictionary<int, (float[] X, float[] Y)> _buffers = [];
 
     private readonly CheckpointPolicy? _checkpoint;
@@ -27,7 +27,8 @@ public sealed class Trainer : ITrainingEngine
         _data = data;
         _shard = new ShardGradient(settings.Objective);
         _gradient = _shard.Gradient;
-        _accumulator = new GradientAccumulator(settings.Objective.Model.Parameters.Select(p => (p.Name, p.Shape)));
+        _sum = i => _sums[i];
+        _tree = new TreeSum(GradientPool.For(settings.Objective));
     }
 
     public int Workers => 0;
@@ -39,10 +40,11 @@ public sealed class Trainer : ITrainingEngine
         var optimizer = new OptimizerState<float>(state.Optimizer.Step, state.Optimizer.Slots.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape])));
         for (long step = state.Step; step < until; step++)
         {
-            var (sums, count, loss) = GradientSums(parameters, _settings.Batches.For(step));
+            var (sums, count, loss, buffers) = GradientSums(parameters, _settings.Batches.For(step));
             // A non-finite step leaves these buffers half-written; they are this run's own, and it ends here.
             optimizer = (double.IsFinite(loss) ? _settings.Optimizer.StepInPlace(parameters, sums, count, optimizer) : null)
                 ?? throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
+            if (buffers is not null) _tree.Pool.Return(buffers);
             if (_checkpoint?.Due(step + 1, until) == true) _checkpoint.Save(_settings, new TrainingState(parameters, optimizer, step + 1));
             onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss / count));
         }
@@ -50,24 +52,30 @@ public sealed class Trainer : ITrainingEngine
     }
 
     /// <summary>
-    /// The batch's gradient sums, added up over its micro-shards in order, with the example count and the
-    /// summed loss. A batch of one micro-shard hands over the plan's own gradients: the same bits as adding
-    /// them to nothing, without the copy.
+    /// The batch's gradient sums, added up over its micro-shards along the tree, with the example count, the
+    /// summed loss and the pooled buffers that hold them (to give back after the step). A batch of one
+    /// micro-shard hands over the plan's own gradients: the same bits as the tree of one leaf, without the copy.
     /// </summary>
-    private (Func<int, ReadOnlySpan<float>> Sums, int Count, double LossSum) GradientSums(Parameters<float> parameters, int[] batch)
+    private (Func<int, ReadOnlySpan<float>> Sums, int Count, double LossSum, float[][]? Buffers) GradientSums(Parameters<float> parameters, int[] batch)
     {
         var shards = Batches.MicroShards(batch.Length, _settings.MicroShard);
-        _accumulator.Reset();
-        foreach (var (start, count) in shards)
+        for (int i = 0; i < shards.Length; i++)
         {
+            var (start, count) = shards[i];
             var (x, y) = Buffers(count);
             _data.Gather(batch.AsSpan(start, count), x, y);
             double lossSum = _shard.Run(parameters, new Tensor<float>(x, [count, .. _data.InputShape]), new Tensor<float>(y, [count, .. _data.TargetShape]));
-            if (shards.Length == 1) return (_gradient, count, lossSum);
-            _accumulator.Add(_gradient, lossSum, count);
+            if (shards.Length == 1) return (_gradient, count, lossSum, null);
+            _tree.Add(new ShardNode(i, 1), _gradient, lossSum, count);
         }
-        return (_accumulator.Sum, _accumulator.Count, _accumulator.LossSum);
+        var (sum, _, loss, examples) = _tree.Finish();
+        _sums = sum;
+        return (_sum, examples, loss, sum);
     }
+
+    // The last step's summed buffers, read through one delegate made once (a lambda per step would allocate).
+    private float[][] _sums = [];
+    private readonly Func<int, ReadOnlySpan<float>> _sum;
 
     private (float[] X, float[] Y) Buffers(int count)
     {

@@ -13,7 +13,8 @@ namespace DistributedBackprop.Actors.Tests;
 /// </summary>
 public class CoordinatorSpec() : TestKit(ActorSystems.Local("akka.actor.serialize-messages = on"))
 {
-    private static readonly TrainingSettings Settings = StepRulesTests.Settings; // three shards a step
+    // Three micro-shards a step: with two workers, one gets the node [0, 2), the other [2, 3).
+    private static readonly TrainingSettings Settings = StepRulesTests.Settings;
 
     private sealed record Run(IActorRef Coordinator, TaskCompletionSource<RunOutcome> Done, List<StepLog> Logs);
 
@@ -27,13 +28,13 @@ public class CoordinatorSpec() : TestKit(ActorSystems.Local("akka.actor.serializ
     }
 
     /// <summary>A gradient of the right shapes for a shard; its values are <paramref name="value"/> everywhere.</summary>
-    private static GradientShard Gradient(ComputeShard c, float value = 0.5f) => new(c.Version, c.Step, c.Shard, c.Examples.Length, 1.0,
+    private static GradientShard Gradient(ComputeShard c, float value = 0.5f) => new(c.Version, c.Step, c.Shard, c.Shards, c.Examples.Length, 1.0,
         Settings.Objective.Model.Parameters.Select(p => new NamedTensor(p.Name, Tensor<float>.FromArray(Enumerable.Repeat(value, Shapes.Size(p.Shape)).ToArray(), p.Shape))).ToArray());
 
-    /// <summary>Shards the probe receives until none comes for a moment.</summary>
+    /// <summary>Work the probe receives: the first piece (waited for, however slow the machine), then any until none comes for a moment.</summary>
     private static List<ComputeShard> Shards(TestProbe worker)
     {
-        var shards = new List<ComputeShard>();
+        var shards = new List<ComputeShard> { worker.FishForMessage<ComputeShard>(_ => true, TimeSpan.FromSeconds(10)) };
         while (worker.ReceiveOne(TimeSpan.FromMilliseconds(300)) is { } m)
             if (m is ComputeShard c) shards.Add(c);
         return shards;
@@ -51,7 +52,7 @@ public class CoordinatorSpec() : TestKit(ActorSystems.Local("akka.actor.serializ
     }
 
     [Fact]
-    public void Workers_get_the_parameters_then_shards_and_a_complete_step_is_logged()
+    public void Workers_get_the_parameters_then_a_node_each_and_a_complete_step_is_logged()
     {
         var (a, b) = (CreateTestProbe(), CreateTestProbe());
         var run = Start(until: 1);
@@ -59,8 +60,8 @@ public class CoordinatorSpec() : TestKit(ActorSystems.Local("akka.actor.serializ
         Assert.Equal(0, a.ExpectMsg<ParameterUpdate>().Version);
         Assert.Equal(0, b.ExpectMsg<ParameterUpdate>().Version);
         var (onA, onB) = (Shards(a), Shards(b));
-        Assert.Equal([0, 2], onA.Select(c => c.Shard));
-        Assert.Equal([1], onB.Select(c => c.Shard));
+        Assert.Equal([(0, 2, 8)], onA.Select(c => (c.Shard, c.Shards, c.Examples.Length)));
+        Assert.Equal([(2, 1, 2)], onB.Select(c => (c.Shard, c.Shards, c.Examples.Length)));
         Answer(a, run.Coordinator, onA);
         Answer(b, run.Coordinator, onB);
         var outcome = Outcome(run);
@@ -70,17 +71,16 @@ public class CoordinatorSpec() : TestKit(ActorSystems.Local("akka.actor.serializ
     }
 
     [Fact]
-    public void A_worker_lost_mid_step_has_its_unfinished_shards_sent_to_the_other()
+    public void A_worker_lost_mid_step_has_its_unfinished_work_sent_to_the_other()
     {
         var (a, b) = (CreateTestProbe(), CreateTestProbe());
         var run = Start(until: 1);
         run.Coordinator.Tell(new Coordinator.AddWorkers([a.Ref, b.Ref]));
-        var onA = Shards(a);
+        Assert.Single(Shards(a));
         Answer(b, run.Coordinator, Shards(b));
-        Answer(a, run.Coordinator, onA.Take(1)); // a finishes shard 0, then dies holding shard 2
-        Sys.Stop(a.Ref);
+        Sys.Stop(a.Ref); // a dies holding the node [0, 2)
         var resent = Shards(b);
-        Assert.Equal([2], resent.Select(c => c.Shard));
+        Assert.Equal([(0, 2)], resent.Select(c => (c.Shard, c.Shards)));
         Answer(b, run.Coordinator, resent);
         Assert.Null(Outcome(run).Error);
     }
@@ -92,16 +92,17 @@ public class CoordinatorSpec() : TestKit(ActorSystems.Local("akka.actor.serializ
         var run = Start();
         run.Coordinator.Tell(new Coordinator.AddWorkers([a.Ref]));
         var first = Shards(a);
-        Assert.Equal(3, first.Count);
+        Assert.Equal([(0, 3)], first.Select(c => (c.Shard, c.Shards))); // alone, a has the whole tree
         run.Coordinator.Tell(new Coordinator.AddWorkers([b.Ref]));
         Assert.Equal(0, b.ExpectMsg<ParameterUpdate>().Version);
-        b.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // the step's shards are all taken
+        b.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // the step's work is all taken
         Answer(a, run.Coordinator, first);
         Assert.Equal(1, a.ExpectMsg<ParameterUpdate>().Version);
         Assert.Equal(1, b.ExpectMsg<ParameterUpdate>().Version);
         var (onA, onB) = (Shards(a), Shards(b));
-        Assert.Equal(3, onA.Count + onB.Count);
-        Assert.NotEmpty(onB);
+        Assert.Equal(3, onA.Concat(onB).Sum(c => c.Shards));
+        Assert.Single(onA);
+        Assert.Single(onB);
         Assert.All(onA.Concat(onB), c => Assert.Equal((1L, 1L), (c.Step, c.Version)));
         Answer(a, run.Coordinator, onA);
         Answer(b, run.Coordinator, onB);
@@ -109,16 +110,17 @@ public class CoordinatorSpec() : TestKit(ActorSystems.Local("akka.actor.serializ
     }
 
     [Fact]
-    public void A_step_with_a_lost_gradient_sends_its_shards_again_after_the_resend_time()
+    public void A_step_with_a_lost_gradient_sends_its_work_again_after_the_resend_time()
     {
-        var a = CreateTestProbe();
+        var (a, b) = (CreateTestProbe(), CreateTestProbe());
         var run = Start(resendAfter: TimeSpan.FromSeconds(1.5), until: 1);
-        run.Coordinator.Tell(new Coordinator.AddWorkers([a.Ref]));
-        var first = Shards(a);
-        Answer(a, run.Coordinator, first.Take(2)); // the third gradient is lost
-        List<ComputeShard> again = [a.ExpectMsg<ComputeShard>(TimeSpan.FromSeconds(10)), .. Shards(a)];
-        Assert.Equal([0, 1, 2], again.Select(c => c.Shard)); // the server may lack any of them
-        Answer(a, run.Coordinator, again);
+        run.Coordinator.Tell(new Coordinator.AddWorkers([a.Ref, b.Ref]));
+        Answer(a, run.Coordinator, Shards(a)); // b's gradient is lost
+        Shards(b);
+        var (againA, againB) = (Shards(a), Shards(b));
+        Assert.Equal([(0, 2), (2, 1)], againA.Concat(againB).Select(c => (c.Shard, c.Shards))); // the server may lack either
+        Answer(a, run.Coordinator, againA);
+        Answer(b, run.Coordinator, againB);
         var outcome = Outcome(run);
         Assert.Null(outcome.Error);
         Assert.Equal(1, outcome.State!.Step);

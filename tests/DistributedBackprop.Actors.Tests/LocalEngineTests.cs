@@ -1,4 +1,5 @@
 using DistributedBackprop.Actors;
+using DistributedBackprop.Core;
 using DistributedBackprop.Data;
 using DistributedBackprop.Nn;
 using DistributedBackprop.Training;
@@ -82,7 +83,7 @@ public class LocalEngineTests
             "duplicate gradients" => new Faulty(Never, (_, shard, _) => shard == 1 ? new Fault.Duplicate() : Fault.None),
             "delayed shards" => new Faulty((step, shard, _) => (step + shard) % 3 == 0 ? new Fault.Delay(TimeSpan.FromMilliseconds(30)) : Fault.None, Never),
             // A lost message is recovered by the step's resend after Coordinator.StepTimeout.
-            "dropped shard" => new Faulty((step, shard, attempt) => step == 2 && shard == 3 && attempt == 0 ? new Fault.Drop() : Fault.None, Never),
+            "dropped shard" => new Faulty((step, shard, attempt) => step == 2 && shard == 4 && attempt == 0 ? new Fault.Drop() : Fault.None, Never), // two workers: nodes [0, 4) and [4, 6)
             "dropped gradient" => new Faulty(Never, (step, shard, attempt) => step == 1 && shard == 0 && attempt == 0 ? new Fault.Drop() : Fault.None),
             _ => throw new ArgumentException(kind),
         };
@@ -120,5 +121,27 @@ public class LocalEngineTests
             Assert.All(last.Parameters.SelectMany(p => p.Value.ToArray()), v => Assert.True(float.IsFinite(v)));
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void A_step_in_the_steady_state_allocates_no_gradient_or_parameter_buffer()
+    {
+        // Fashion-MNIST's shapes: a gradient is 814 kB. Two workers, four micro-shards a step, as the default does.
+        var rng = new Rng(1);
+        var pixels = Enumerable.Range(0, 512 * 784).Select(_ => (byte)rng.NextInt(256)).ToArray();
+        var labels = Enumerable.Range(0, 512).Select(_ => rng.NextInt(10)).ToArray();
+        var data = Dataset.Classification(pixels, 255f, [512, 784], labels, 10);
+        var s = new TrainingSettings(new Objective(Sequential.Mlp(784, [256], 10, "relu"), LossKind.CrossEntropy), new Sgd(0.1, Momentum: 0.9),
+            new Batches(512, 256, Shuffle: true, Seed: 1), Steps: 40, MicroShard: 64, Seed: 1);
+        long Allocated(long steps)
+        {
+            using var engine = new LocalEngine(s, data, workers: 2);
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            engine.Run(TrainingState.Start(s), steps);
+            return GC.GetTotalAllocatedBytes(precise: true) - before;
+        }
+        Allocated(2); // compile everything once
+        long perStep = (Allocated(40) - Allocated(10)) / 30;
+        Assert.True(perStep < 85_000, $"{perStep} bytes a step");
     }
 }

@@ -15,8 +15,8 @@ public class ParameterServerRulesTests
         return ServerState.Start(p, Sgd.Init(p), version: 0, step: 1);
     }
 
-    internal static GradientShard Shard(int shard, float w0, float w1, float b, int count = 2, long step = 1, long version = 0, double loss = 1) =>
-        new(version, step, shard, count, loss, [new NamedTensor("w", Tensor<float>.Vector(w0, w1)), new NamedTensor("b", Tensor<float>.Scalar(b))]);
+    internal static GradientShard Shard(int shard, float w0, float w1, float b, int count = 2, long step = 1, long version = 0, double loss = 1, int shards = 1) =>
+        new(version, step, shard, shards, count, loss, [new NamedTensor("w", Tensor<float>.Vector(w0, w1)), new NamedTensor("b", Tensor<float>.Scalar(b))]);
 
     private static (ServerState, IReadOnlyList<IDbpMessage>) Feed(ServerState s, params IDbpMessage[] messages)
     {
@@ -95,5 +95,41 @@ public class ParameterServerRulesTests
     {
         var (_, replies) = Feed(Start(), new BeginStep(1, 2, 5), Shard(0, 1, 1, 1), Shard(1, 1, 1, 1));
         Assert.Contains("cover 4 examples", Assert.IsType<StepRefused>(Assert.Single(replies)).Reason);
+    }
+
+    [Fact]
+    public void A_node_of_several_shards_stands_for_them_and_the_step_adds_nodes_along_the_tree()
+    {
+        // Four shards as the nodes [0, 2) and [2, 4) (two workers), or as [0, 1), [1, 2), [2, 4) (three).
+        var (two, _) = Feed(Start(), new BeginStep(1, 4, 8), Shard(2, 1e7f, 3, 1, shards: 2, count: 4), Shard(0, 0.1f, -1e7f, 2, shards: 2, count: 4));
+        var (three, _) = Feed(Start(), new BeginStep(1, 4, 8), Shard(1, 0.05f, -1e7f, 1), Shard(0, 0.05f, 0f, 1), Shard(2, 1e7f, 3, 1, shards: 2, count: 4));
+        Assert.Equal(1, two.Version);
+        Assert.Equal(1, three.Version);
+        Assert.Equal(two.Parameters.Hash(), three.Parameters.Hash());
+    }
+
+    [Fact]
+    public void Ranges_that_are_not_nodes_of_the_step_or_overlap_one_already_in_are_stale()
+    {
+        var (s, replies) = Feed(Start(), new BeginStep(1, 4, 8),
+            Shard(1, 1, 1, 1, shards: 2),  // not aligned
+            Shard(3, 1, 1, 1, shards: 2),  // past the end
+            Shard(0, 1, 1, 1, shards: 2, count: 4),
+            Shard(1, 1, 1, 1),             // inside [0, 2), already in
+            Shard(0, 1, 1, 1, shards: 4, count: 8)); // covers it
+        Assert.Empty(replies);
+        Assert.Equal((4L, 0L), (s.Stale, s.Duplicates));
+        Assert.Equal(2, s.Covered);
+    }
+
+    [Fact]
+    public void A_gradient_whose_tensors_do_not_fit_the_parameters_is_stale()
+    {
+        var wrongName = new GradientShard(0, 1, 0, 1, 2, 1, [new NamedTensor("v", Tensor<float>.Vector(1f, 2f)), new NamedTensor("b", Tensor<float>.Scalar(0f))]);
+        var wrongShape = new GradientShard(0, 1, 0, 1, 2, 1, [new NamedTensor("w", Tensor<float>.Vector(1f, 2f, 3f)), new NamedTensor("b", Tensor<float>.Scalar(0f))]);
+        var missing = new GradientShard(0, 1, 0, 1, 2, 1, [new NamedTensor("w", Tensor<float>.Vector(1f, 2f))]);
+        var (s, replies) = Feed(Start(), new BeginStep(1, 1, 2), wrongName, wrongShape, missing);
+        Assert.Empty(replies);
+        Assert.Equal(3, s.Stale);
     }
 }

@@ -31,19 +31,19 @@ public class StepRulesTests
         return (s, all);
     }
 
-    /// <summary>The state in step 0 with workers a and b: a has shards 0 and 2, b has shard 1.</summary>
+    /// <summary>The state in step 0 with workers a and b: a has the node of shards [0, 2), b the node [2, 3).</summary>
     private static StepState<string> Running(bool wait = false, int maxResends = 20, CheckpointPolicy? checkpoint = null, long until = 3) =>
         Feed(Start(until, wait, checkpoint, maxResends), new On.Started(), new On.Joined(["a", "b"])).State;
 
-    private static GradientShard Gradient(int shard, long step = 0, long version = 0) => new(version, step, shard, 4, 1.0, []);
+    private static GradientShard Gradient(int first, int shards, long step = 0, long version = 0) => new(version, step, first, shards, 4, 1.0, []);
 
     private static string Describe(Send s) => s switch
     {
-        Send.Compute c => $"compute {c.Shard.Shard} on {c.Worker} (attempt {c.Attempt}, version {c.Shard.Version}, step {c.Shard.Step}, examples {string.Join(",", c.Shard.Examples)})",
+        Send.Compute c => $"compute [{c.Shard.Shard},{c.Shard.Shard + c.Shard.Shards}) on {c.Worker} (attempt {c.Attempt}, version {c.Shard.Version}, step {c.Shard.Step}, examples {string.Join(",", c.Shard.Examples)})",
         Send.Update u => $"update {u.Worker} to version {u.Parameters.Version}",
-        Send.Pass p => $"pass gradient {p.Gradient.Shard} of step {p.Gradient.Step} (attempt {p.Attempt})",
+        Send.Pass p => $"pass gradient [{p.Gradient.Shard},{p.Gradient.Shard + p.Gradient.Shards}) of step {p.Gradient.Step} (attempt {p.Attempt})",
         Send.ToServer { Message: BeginStep b } => $"begin step {b.Step}: {b.Shards} shards, {b.Examples} examples",
-        Send.ToServer { Message: GradientShard g } => $"server gets stale gradient {g.Shard} of step {g.Step}",
+        Send.ToServer { Message: GradientShard g } => $"server gets stale gradient [{g.Shard},{g.Shard + g.Shards}) of step {g.Step}",
         Send.ToServer { Message: SaveCheckpoint c } => $"checkpoint before step {c.Step}",
         Send.ToServer { Message: GetState } => "ask for the state",
         Send.Watch w => $"watch {w.Worker}",
@@ -58,23 +58,22 @@ public class StepRulesTests
     private static void AssertSends(IEnumerable<Send> sends, params string[] expected) => Assert.Equal(expected, sends.Select(Describe));
 
     [Fact]
-    public void Joining_workers_get_the_parameters_then_the_first_steps_shards_round_robin()
+    public void Joining_workers_get_the_parameters_then_a_node_of_the_first_steps_shard_tree_each()
     {
         var (_, sends) = Feed(Start(), new On.Started(), new On.Joined(["a", "b"]));
         AssertSends(sends,
             "watch a", "update a to version 0", "watch b", "update b to version 0",
             "begin step 0: 3 shards, 10 examples",
-            "compute 0 on a (attempt 0, version 0, step 0, examples 0,1,2,3)",
-            "compute 1 on b (attempt 0, version 0, step 0, examples 4,5,6,7)",
-            "compute 2 on a (attempt 0, version 0, step 0, examples 8,9)",
+            "compute [0,2) on a (attempt 0, version 0, step 0, examples 0,1,2,3,4,5,6,7)",
+            "compute [2,3) on b (attempt 0, version 0, step 0, examples 8,9)",
             "resend step 0 after 1 s");
     }
 
     [Fact]
-    public void A_worker_lost_mid_step_has_only_its_unfinished_shards_handed_to_the_others()
+    public void A_worker_lost_mid_step_has_only_its_unfinished_work_handed_to_the_others()
     {
-        var (s, sends) = Feed(Running(), new On.GradientPassed("a", Gradient(0)), new On.Lost("a"));
-        AssertSends(sends, "pass gradient 0 of step 0 (attempt 0)", "unwatch a", "compute 2 on b (attempt 1, version 0, step 0, examples 8,9)");
+        var (s, sends) = Feed(Running(), new On.GradientPassed("b", Gradient(2, 1)), new On.Lost("a"));
+        AssertSends(sends, "pass gradient [2,3) of step 0 (attempt 0)", "unwatch a", "compute [0,2) on b (attempt 1, version 0, step 0, examples 0,1,2,3,4,5,6,7)");
         Assert.Equal(["b"], s.Workers);
         var (_, again) = Feed(s, new On.Lost("a")); // lost twice: once is enough
         Assert.Empty(again);
@@ -90,42 +89,40 @@ public class StepRulesTests
     }
 
     [Fact]
-    public void A_cluster_with_no_worker_left_waits_and_a_joiner_takes_every_unfinished_shard()
+    public void A_cluster_with_no_worker_left_waits_and_a_joiner_takes_every_unfinished_node()
     {
-        var (s, sends) = Feed(Running(wait: true), new On.GradientPassed("b", Gradient(1)), new On.Lost("a"), new On.Lost("b"));
-        AssertSends(sends, "pass gradient 1 of step 0 (attempt 0)", "unwatch a",
-            "compute 0 on b (attempt 1, version 0, step 0, examples 0,1,2,3)",
-            "compute 2 on b (attempt 1, version 0, step 0, examples 8,9)",
+        var (s, sends) = Feed(Running(wait: true), new On.GradientPassed("b", Gradient(2, 1)), new On.Lost("a"), new On.Lost("b"));
+        AssertSends(sends, "pass gradient [2,3) of step 0 (attempt 0)", "unwatch a",
+            "compute [0,2) on b (attempt 1, version 0, step 0, examples 0,1,2,3,4,5,6,7)",
             "unwatch b");
         var (_, joined) = Feed(s, new On.Joined(["c"]));
         AssertSends(joined, "watch c", "update c to version 0",
-            "compute 0 on c (attempt 2, version 0, step 0, examples 0,1,2,3)",
-            "compute 2 on c (attempt 2, version 0, step 0, examples 8,9)");
+            "compute [0,2) on c (attempt 2, version 0, step 0, examples 0,1,2,3,4,5,6,7)");
     }
 
     [Fact]
-    public void A_late_joiner_gets_the_latest_parameters_and_shards_from_the_next_step()
+    public void A_late_joiner_gets_the_latest_parameters_and_work_from_the_next_step()
     {
         var update = new ParameterUpdate(1, Initial.Parameters);
         var (s, sends) = Feed(Running(), new On.Updated(update), new On.Joined(["c", "a"]));
         AssertSends(sends, "update a to version 1", "update b to version 1", "watch c", "update c to version 1");
         (_, sends) = Feed(s, new On.Applied(new StepApplied(0, 1, 0.5)));
         AssertSends(sends, "log step 0 loss 0.5", "begin step 1: 3 shards, 10 examples",
-            "compute 0 on a (attempt 0, version 1, step 1, examples 0,1,2,3)",
-            "compute 1 on b (attempt 0, version 1, step 1, examples 4,5,6,7)",
-            "compute 2 on c (attempt 0, version 1, step 1, examples 8,9)",
+            // Three workers, three nodes: the tree cut at its widest node until there is one each.
+            "compute [0,1) on c (attempt 0, version 1, step 1, examples 0,1,2,3)",
+            "compute [1,2) on a (attempt 0, version 1, step 1, examples 4,5,6,7)",
+            "compute [2,3) on b (attempt 0, version 1, step 1, examples 8,9)",
             "resend step 1 after 1 s");
     }
 
     [Fact]
-    public void A_resend_sends_every_shard_again_and_a_step_that_never_moves_gives_up()
+    public void A_resend_sends_every_node_again_and_a_step_that_never_moves_gives_up()
     {
-        var (s, sends) = Feed(Running(maxResends: 2), new On.GradientPassed("a", Gradient(0)), new On.ResendDue(0));
-        AssertSends(sends, "pass gradient 0 of step 0 (attempt 0)",
-            // A gradient may be lost after it passed: every shard goes out again.
-            "compute 0 on b (attempt 1, version 0, step 0, examples 0,1,2,3)",
-            "compute 1 on a (attempt 1, version 0, step 0, examples 4,5,6,7)",
-            "compute 2 on b (attempt 1, version 0, step 0, examples 8,9)",
+        var (s, sends) = Feed(Running(maxResends: 2), new On.GradientPassed("a", Gradient(0, 2)), new On.ResendDue(0));
+        AssertSends(sends, "pass gradient [0,2) of step 0 (attempt 0)",
+            // A gradient may be lost after it passed: every node goes out again.
+            "compute [0,2) on a (attempt 1, version 0, step 0, examples 0,1,2,3,4,5,6,7)",
+            "compute [2,3) on b (attempt 1, version 0, step 0, examples 8,9)",
             "resend step 0 after 1 s");
         Assert.Empty(Feed(s, new On.ResendDue(7)).Sends); // another step's timer
         (s, sends) = Feed(s, new On.ResendDue(0), new On.ResendDue(0));
@@ -134,10 +131,12 @@ public class StepRulesTests
     }
 
     [Fact]
-    public void Gradients_of_another_step_or_of_a_shard_the_step_lacks_go_to_the_server_as_stale()
+    public void Gradients_of_another_step_or_of_a_node_the_step_was_not_cut_into_go_to_the_server_as_stale()
     {
-        var (s, sends) = Feed(Running(), new On.GradientPassed("a", Gradient(0, step: 5)), new On.GradientPassed("a", Gradient(3)), new On.GradientPassed("a", Gradient(-1)));
-        AssertSends(sends, "server gets stale gradient 0 of step 5", "server gets stale gradient 3 of step 0", "server gets stale gradient -1 of step 0");
+        var (s, sends) = Feed(Running(), new On.GradientPassed("a", Gradient(0, 2, step: 5)), new On.GradientPassed("a", Gradient(0, 1)),
+            new On.GradientPassed("a", Gradient(3, 1)), new On.GradientPassed("a", Gradient(-1, 1)));
+        AssertSends(sends, "server gets stale gradient [0,2) of step 5", "server gets stale gradient [0,1) of step 0",
+            "server gets stale gradient [3,4) of step 0", "server gets stale gradient [-1,0) of step 0");
         Assert.Empty(s.Finished);
     }
 

@@ -22,8 +22,8 @@ public class WireFormatTests : IDisposable
     public static IEnumerable<object[]> Messages() => new IDbpMessage[]
     {
         new ParameterUpdate(7, Tensors()),
-        new ComputeShard(7, 3, 2, [5, 9, 1, 0]),
-        new GradientShard(7, 3, 2, 4, 1.25, Tensors()),
+        new ComputeShard(7, 3, 2, 2, 3, [5, 9, 1, 0]),
+        new GradientShard(7, 3, 2, 2, 4, 1.25, Tensors()),
         new BeginStep(3, 4, 256),
         new StepApplied(3, 8, 0.5),
         new StepRefused(3, "NaN"),
@@ -57,8 +57,8 @@ public class WireFormatTests : IDisposable
     private static string Describe(object m) => m switch
     {
         ParameterUpdate p => $"PU {p.Version} {Describe(p.Parameters)}",
-        GradientShard g => $"SG {g.Version} {g.Step} {g.Shard} {g.Count} {g.LossSum:R} {Describe(g.Gradients)}",
-        ComputeShard c => $"CS {c.Version} {c.Step} {c.Shard} {string.Join(",", c.Examples)}",
+        GradientShard g => $"SG {g.Version} {g.Step} {g.Shard} {g.Shards} {g.Count} {g.LossSum:R} {Describe(g.Gradients)}",
+        ComputeShard c => $"CS {c.Version} {c.Step} {c.Shard} {c.Shards} {c.MicroShard} {string.Join(",", c.Examples)}",
         JobDescription { Job: var j } => $"JD {j.Task} {string.Join(",", j.Hidden)} {j.Activation} {j.Samples} {j.Seed} {j.DataFolder}",
         StateSnapshot s => $"SS {s.Version} {s.Step} {Describe(s.Parameters)} {s.OptimizerStep} {Describe(s.Slots)}",
         _ => m.ToString()!,
