@@ -10,7 +10,7 @@ namespace DistributedBackprop.Core;
 /// whole graphs), and every dictionary keyed by node uses <see cref="ReferenceEqualityComparer"/>.
 /// Each case keeps its forward rule and its vector-Jacobian product side by side.
 /// </summary>
-public abstract record Expr
+public abstract partial record Expr
 {
     public abstract Expr[] Inputs { get; }
 

@@ -26,6 +26,20 @@ public static class Graph
         return order;
     }
 
+    /// <summary>
+    /// The shape of every node reachable from <paramref name="roots"/>, given its variables' shapes, without
+    /// computing a value: what a graph will produce, e.g. the shape a layer's input has inside a model.
+    /// </summary>
+    public static Dictionary<Expr, int[]> InferShapes(IEnumerable<Expr> roots, IReadOnlyDictionary<string, int[]> variables)
+    {
+        var shapes = new Dictionary<Expr, int[]>(ReferenceEqualityComparer.Instance);
+        foreach (var node in TopologicalOrder(roots))
+            shapes[node] = node is Op.Variable v
+                ? variables.TryGetValue(v.Name, out var s) ? s : throw new UnboundVariableException(v.Name)
+                : InferShape(node, node.Inputs.Select(i => shapes[i]).ToArray());
+        return shapes;
+    }
+
     /// <summary>The node's output shape, with the node named in the error when its inputs do not fit.</summary>
     internal static int[] InferShape(Expr node, int[][] inputShapes)
     {

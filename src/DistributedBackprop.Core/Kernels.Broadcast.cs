@@ -69,6 +69,20 @@ internal static class Broadcast
                 TOp.Run(a.Buffer, b.Buffer.AsSpan(off, a.Length), d.Buffer.AsSpan(off, a.Length));
             return;
         }
+        if (a.Length == d.Length && IsRowScalar(b.Dims, d.Dims)) // a per-row statistic (a mean kept as [..., 1]) against its rows
+        {
+            int inner = d.Dims[^1];
+            for (int row = 0; row < b.Length; row++)
+                TOp.Run(a.Buffer.AsSpan(row * inner, inner), b.Buffer[row], d.Buffer.AsSpan(row * inner, inner));
+            return;
+        }
+        if (b.Length == d.Length && IsRowScalar(a.Dims, d.Dims))
+        {
+            int inner = d.Dims[^1];
+            for (int row = 0; row < a.Length; row++)
+                TOp.Run(a.Buffer[row], b.Buffer.AsSpan(row * inner, inner), d.Buffer.AsSpan(row * inner, inner));
+            return;
+        }
         var walk = new RowWalk(d.Dims, a.Dims, b.Dims);
         for (int row = 0; row < walk.Rows; row++, walk.Next())
         {
@@ -92,6 +106,13 @@ internal static class Broadcast
         return n <= large.Length && n > 0 && small.AsSpan(lead).SequenceEqual(large.AsSpan(large.Length - n));
     }
 
+    /// <summary>
+    /// True where <paramref name="small"/> is <paramref name="large"/> with its last axis cut to 1: one value
+    /// a row. The general walk does the same operations, but allocates its odometer.
+    /// </summary>
+    private static bool IsRowScalar(int[] small, int[] large) =>
+        small.Length == large.Length && small.Length > 0 && small[^1] == 1 && small.AsSpan(0, small.Length - 1).SequenceEqual(large.AsSpan(0, large.Length - 1));
+
     /// <summary>Copies <paramref name="src"/> into every position of the larger <paramref name="d"/>.</summary>
     public static void To<T>(Tensor<T> src, Tensor<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -100,6 +121,12 @@ internal static class Broadcast
         if (IsTrailing(src.Dims, d.Dims))
         {
             for (int off = 0; off < d.Length; off += src.Length) src.Buffer.CopyTo(d.Buffer, off);
+            return;
+        }
+        if (IsRowScalar(src.Dims, d.Dims))
+        {
+            int inner = d.Dims[^1];
+            for (int row = 0; row < src.Length; row++) d.Buffer.AsSpan(row * inner, inner).Fill(src.Buffer[row]);
             return;
         }
         var walk = new RowWalk(d.Dims, src.Dims, src.Dims);
@@ -123,6 +150,12 @@ internal static class Broadcast
             return;
         }
         Array.Clear(d.Buffer);
+        if (IsRowScalar(d.Dims, src.Dims)) // row sums, added to the cleared 0 as the walk below adds them
+        {
+            int inner = src.Dims[^1];
+            for (int row = 0; row < d.Length; row++) d.Buffer[row] += TP.Sum<T>(src.Buffer.AsSpan(row * inner, inner));
+            return;
+        }
         var walk = new RowWalk(src.Dims, d.Dims, d.Dims);
         for (int row = 0; row < walk.Rows; row++, walk.Next())
         {

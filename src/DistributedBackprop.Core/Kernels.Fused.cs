@@ -67,29 +67,24 @@ internal static class Activations
     public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) != typeof(float)) { TP.Tanh(x, y); return; }
-        Map<TanhOf>(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+        Lanes.Map<float, TanhOf>(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
     }
 
     public static void Sigmoid<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) != typeof(float)) { TP.Sigmoid<T>(x, y); return; }
-        Map<SigmoidOf>(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
-    }
-
-    private interface IVectorMap
-    {
-        static abstract Vector<float> Apply(Vector<float> x);
+        Lanes.Map<float, SigmoidOf>(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
     }
 
     /// <summary>tanh(x) = 1 - 2 / (exp(2x) + 1): exact limits ±1 where exp overflows or underflows.</summary>
-    private readonly struct TanhOf : IVectorMap
+    private readonly struct TanhOf : IVectorMap<float>
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector<float> Apply(Vector<float> x) => Vector<float>.One - new Vector<float>(2f) / (Exp(x * 2f) + Vector<float>.One);
     }
 
     /// <summary>1 / (1 + exp(-x)), 0 and 1 in the limits.</summary>
-    private readonly struct SigmoidOf : IVectorMap
+    private readonly struct SigmoidOf : IVectorMap<float>
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector<float> Apply(Vector<float> x) => Vector<float>.One / (Exp(-x) + Vector<float>.One);
@@ -116,22 +111,5 @@ internal static class Activations
         p = p * (r * r) + r + Vector<float>.One;
         var scale = Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32Native(n) + new Vector<int>(127), 23));
         return Vector.ConditionalSelect(Vector.Equals(x, x), p * scale, x);
-    }
-
-    /// <summary>
-    /// y = f(x) a vector at a time, the last partial vector through a zero-padded copy, so every element
-    /// goes through the same vector code whatever its position (and x may be y).
-    /// </summary>
-    private static void Map<TMap>(ReadOnlySpan<float> x, Span<float> y) where TMap : struct, IVectorMap
-    {
-        if (x.Length != y.Length) throw new ShapeException($"an activation maps {x.Length} elements into {y.Length}");
-        int w = Vector<float>.Count, i = 0;
-        for (; i + w <= x.Length; i += w) TMap.Apply(new Vector<float>(x[i..])).CopyTo(y[i..]);
-        if (i == x.Length) return;
-        Span<float> tail = stackalloc float[w];
-        tail.Clear();
-        x[i..].CopyTo(tail);
-        TMap.Apply(new Vector<float>(tail)).CopyTo(tail);
-        tail[..(x.Length - i)].CopyTo(y[i..]);
     }
 }

@@ -18,6 +18,17 @@ public sealed class Rng(ulong state)
         return new Rng(Mix(unchecked((ulong)seed + 0x9E3779B97F4A7C15UL)) ^ Mix(h));
     }
 
+    /// <summary>
+    /// An independent stream for one purpose and two keys, e.g. a step and an example's index in the data set:
+    /// a pure function of its arguments, so the same draw comes out wherever, and in whatever order, it is made.
+    /// </summary>
+    public static Rng For(int seed, string purpose, long key0, long key1)
+    {
+        ulong s = For(seed, purpose).State;
+        s = Mix(s ^ Mix(unchecked((ulong)key0 + 0x9E3779B97F4A7C15UL)));
+        return new Rng(Mix(s ^ Mix(unchecked((ulong)key1 + 0x3C6EF372FE94F82AUL)))); // 2·golden: the keys are not interchangeable
+    }
+
     private static ulong Mix(ulong z)
     {
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;

@@ -3,8 +3,12 @@ using DistributedBackprop.Core;
 
 namespace DistributedBackprop.Nn;
 
-/// <summary>A parameter a layer declares: its full name, shape, graph variable, and PyTorch's default bound for uniform initialisation.</summary>
-public sealed record ParameterSpec(string Name, int[] Shape, Op.Variable Variable, double InitBound);
+/// <summary>
+/// A parameter a layer declares: its full name, shape, graph variable, and PyTorch's default bound for uniform
+/// initialisation — or, with <paramref name="Fill"/>, a constant start (layer norm's ones and zeros) that
+/// draws nothing from the initialisation stream.
+/// </summary>
+public sealed record ParameterSpec(string Name, int[] Shape, Op.Variable Variable, double InitBound, double? Fill = null);
 
 /// <summary>
 /// A named layer of a <see cref="Sequential"/>: its parameters and a pure function that builds its part of
@@ -14,6 +18,8 @@ public abstract record Layer(string Name)
 {
     public virtual IReadOnlyList<ParameterSpec> Parameters => [];
     public abstract Expr Forward(Expr x);
+    /// <summary>The layer in training or evaluation mode (PyTorch's <c>train()</c> and <c>eval()</c>); the same graph for layers without a mode.</summary>
+    public virtual Expr Forward(Expr x, bool training) => Forward(x);
     /// <summary>How PyTorch prints the module, e.g. <c>Linear(in_features=3, out_features=1, bias=True)</c>.</summary>
     public abstract string Describe();
 }

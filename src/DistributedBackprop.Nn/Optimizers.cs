@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Text;
 using DistributedBackprop.Core;
 
 namespace DistributedBackprop.Nn;
@@ -15,7 +17,7 @@ public sealed record OptimizerState<T>(long Step, Parameters<T> Slots) where T :
 /// pass checks that every gradient element is finite: a step from sums says so, and a caller throws away
 /// what a non-finite step wrote.
 /// </summary>
-public abstract record Optimizer
+public abstract partial record Optimizer
 {
     /// <summary>Names of the per-parameter state slots, e.g. "momentum".</summary>
     public abstract IReadOnlyList<string> SlotNames { get; }
@@ -30,12 +32,33 @@ public abstract record Optimizer
 
     public static string SlotKey(string parameter, string slot) => parameter + "#" + slot;
 
-    /// <summary>Over how many steps the learning rate anneals to 0 along a half cosine; 0 keeps it constant.</summary>
-    public long CosineSteps { get; init; }
+    /// <summary>How the learning rate moves with the step; null keeps it constant.</summary>
+    public Schedule? Schedule { get; init; }
+
+    /// <summary>
+    /// Over how many steps the learning rate anneals to 0 along a half cosine; 0 keeps it constant. Shorthand
+    /// for <see cref="Schedule"/> = <see cref="Schedule.Cosine"/>; setting 0 removes a cosine schedule only.
+    /// </summary>
+    public long CosineSteps
+    {
+        get => Schedule is Schedule.Cosine c ? c.Steps : 0;
+        init => Schedule = value > 0 ? new Schedule.Cosine(value) : Schedule is Schedule.Cosine ? null : Schedule;
+    }
 
     /// <summary>The learning rate of step <paramref name="step"/> (from 1): a pure function of the step, so every engine agrees.</summary>
-    protected double RateAt(double baseRate, long step) => CosineSteps <= 0 ? baseRate
-        : baseRate * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(step - 1, CosineSteps) / CosineSteps));
+    protected double RateAt(double baseRate, long step) => Schedule?.Rate(baseRate, step) ?? baseRate;
+
+    /// <summary>
+    /// The members a record prints, as the compiler printed them before schedules and clipping — checkpoints
+    /// fingerprint the settings by this text — and the newer settings only where they are set.
+    /// </summary>
+    protected virtual bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append("Kind = ").Append(Kind).Append(", SlotNames = ").Append(SlotNames).Append(", CosineSteps = ").Append(CosineSteps);
+        if (Schedule is not null and not Schedule.Cosine) builder.Append(", Schedule = ").Append(Schedule);
+        if (MaxGradNorm != 0) builder.Append(", MaxGradNorm = ").Append(MaxGradNorm);
+        return true;
+    }
 
     public OptimizerState<T> Init<T>(Parameters<T> parameters) where T : unmanaged, IFloatingPointIeee754<T> =>
         new(0, new Parameters<T>(parameters.SelectMany(p => SlotNames.Select(s => (SlotKey(p.Name, s), Tensor<T>.Zeros(p.Value.Dims))))));
@@ -102,6 +125,7 @@ public abstract record Optimizer
     {
         long step = state.Step + 1;
         bool finite = true;
+        if (MaxGradNorm > 0) scale = ClippedScale(parameters.Count, gradients, scale);
         for (int i = 0; i < parameters.Count; i++)
         {
             var (name, p) = parameters[i];
@@ -113,19 +137,27 @@ public abstract record Optimizer
         }
         return (state with { Step = step }, finite);
     }
-}
 
-/// <summary>PyTorch's SGD: weight decay added to the gradient, optional (Nesterov) momentum without dampening.</summary>
-public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov = false, double WeightDecay = 0) : Optimizer
-{
-    public override IReadOnlyList<string> SlotNames => Momentum != 0 ? ["momentum"] : [];
-
-    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> buf, Span<T> unused, long step)
+    /// <summary>
+    /// One optimizer's arithmetic for a vector of elements and for one element, given the parameter and its
+    /// gradient (scaled, weight decay added): it reads and writes its own slots at index <c>i</c> and returns
+    /// the next parameter value. The two forms do the same operations in the same order.
+    /// </summary>
+    protected interface IUpdateRule<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T lr = T.CreateChecked(RateAt(LearningRate, step)), wd = T.CreateChecked(WeightDecay), mu = T.CreateChecked(Momentum);
-        bool momentum = Momentum != 0, decay = WeightDecay != 0, first = step == 1;
-        // d = g scale + wd p; with momentum buf = mu buf + d (buf = d at the first step, as PyTorch) and
-        // d = buf, or d + mu buf for Nesterov; next = p - lr d. The vector and the element loops do the same.
+        Vector<T> Next(int i, Vector<T> p, Vector<T> grad);
+        T Next(int i, T p, T grad);
+    }
+
+    /// <summary>
+    /// The one pass every optimizer makes over a parameter: grad = g·scale (+ weightDecay·p where
+    /// <paramref name="decay"/>), the rule's next value written to <paramref name="next"/> (which may be
+    /// <paramref name="p"/>: the rule is handed p's value before its element is written), vectors first and the
+    /// elements left over one by one; and the finite check folded in. Returns whether g is finite.
+    /// </summary>
+    protected static bool Pass<T, TRule>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, T weightDecay, bool decay, ref TRule rule)
+        where T : unmanaged, IFloatingPointIeee754<T> where TRule : struct, IUpdateRule<T>, allows ref struct
+    {
         var check = Vector<T>.Zero; // g·0: 0 while g is finite, NaN from a NaN or infinity on
         T tail = T.Zero;
         int i = 0;
@@ -135,29 +167,66 @@ public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov
                 var vp = new Vector<T>(p[i..]);
                 var vg = new Vector<T>(g[i..]);
                 check += vg * T.Zero;
-                var d = vg * scale;
-                if (decay) d += vp * wd;
-                if (momentum)
-                {
-                    var b = first ? d : new Vector<T>(buf[i..]) * mu + d;
-                    b.CopyTo(buf[i..]);
-                    d = Nesterov ? d + b * mu : b;
-                }
-                (vp + d * -lr).CopyTo(next[i..]);
+                var grad = vg * scale;
+                if (decay) grad += vp * weightDecay;
+                rule.Next(i, vp, grad).CopyTo(next[i..]);
             }
         for (; i < p.Length; i++)
         {
             tail += g[i] * T.Zero;
-            T d = g[i] * scale;
-            if (decay) d += p[i] * wd;
-            if (momentum)
-            {
-                buf[i] = first ? d : buf[i] * mu + d;
-                d = Nesterov ? d + buf[i] * mu : buf[i];
-            }
-            next[i] = p[i] + d * -lr;
+            T grad = g[i] * scale;
+            if (decay) grad += p[i] * weightDecay;
+            next[i] = rule.Next(i, p[i], grad);
         }
         return !T.IsNaN(Vector.Sum(check) + tail);
+    }
+}
+
+/// <summary>PyTorch's SGD: weight decay added to the gradient, optional (Nesterov) momentum without dampening.</summary>
+public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov = false, double WeightDecay = 0) : Optimizer
+{
+    public override IReadOnlyList<string> SlotNames => Momentum != 0 ? ["momentum"] : [];
+
+    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> buf, Span<T> unused, long step)
+    {
+        var rule = new Rule<T>
+        {
+            Buf = buf, Lr = T.CreateChecked(RateAt(LearningRate, step)), Mu = T.CreateChecked(Momentum),
+            Momentum = Momentum != 0, Nesterov = Nesterov, First = step == 1,
+        };
+        return Pass(p, next, g, scale, T.CreateChecked(WeightDecay), WeightDecay != 0, ref rule);
+    }
+
+    // d = g scale + wd p; with momentum buf = mu buf + d (buf = d at the first step, as PyTorch) and
+    // d = buf, or d + mu buf for Nesterov; next = p - lr d.
+    private ref struct Rule<T> : IUpdateRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public Span<T> Buf;
+        public T Lr, Mu;
+        public bool Momentum, Nesterov, First;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Next(int i, Vector<T> p, Vector<T> d)
+        {
+            if (Momentum)
+            {
+                var b = First ? d : new Vector<T>(Buf[i..]) * Mu + d;
+                b.CopyTo(Buf[i..]);
+                d = Nesterov ? d + b * Mu : b;
+            }
+            return p + d * -Lr;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Next(int i, T p, T d)
+        {
+            if (Momentum)
+            {
+                Buf[i] = First ? d : Buf[i] * Mu + d;
+                d = Nesterov ? d + Buf[i] * Mu : Buf[i];
+            }
+            return p + d * -Lr;
+        }
     }
 }
 
@@ -166,37 +235,50 @@ public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double
 {
     public override IReadOnlyList<string> SlotNames => ["m", "v"];
 
-    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> m, Span<T> v, long step)
+    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> m, Span<T> v, long step) =>
+        AdamPass(p, next, g, scale, m, v, step, RateAt(LearningRate, step), Beta1, Beta2, Epsilon, WeightDecay, decoupledDecay: 0);
+
+    /// <summary>
+    /// Adam's pass, shared with <see cref="AdamW"/>: weight decay <paramref name="l2"/> added to the gradient
+    /// (Adam; added even when 0, as it always was), or the parameter first shrunk by
+    /// 1 - lr·<paramref name="decoupledDecay"/> (AdamW).
+    /// </summary>
+    internal static bool AdamPass<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> m, Span<T> v, long step,
+        double rate, double beta1, double beta2, double epsilon, double l2, double decoupledDecay) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T b1 = T.CreateChecked(Beta1), b2 = T.CreateChecked(Beta2), wd = T.CreateChecked(WeightDecay), eps = T.CreateChecked(Epsilon);
-        T stepSize = T.CreateChecked(RateAt(LearningRate, step) / (1 - Math.Pow(Beta1, step)));
-        T correction2 = T.CreateChecked(Math.Sqrt(1 - Math.Pow(Beta2, step)));
-        T oneMinusB1 = T.One - b1, oneMinusB2 = T.One - b2;
-        var check = Vector<T>.Zero; // as in Sgd
-        T tail = T.Zero;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= p.Length - Vector<T>.Count; i += Vector<T>.Count)
-            {
-                var vp = new Vector<T>(p[i..]);
-                var vg = new Vector<T>(g[i..]);
-                check += vg * T.Zero;
-                var grad = vg * scale + vp * wd;
-                var vm = new Vector<T>(m[i..]) * b1 + grad * oneMinusB1;
-                var vv = new Vector<T>(v[i..]) * b2 + grad * grad * oneMinusB2;
-                vm.CopyTo(m[i..]);
-                vv.CopyTo(v[i..]);
-                (vp - vm * stepSize / (Vector.SquareRoot(vv) / correction2 + new Vector<T>(eps))).CopyTo(next[i..]);
-            }
-        // The same operations, in the same order, for the elements left over.
-        for (; i < p.Length; i++)
+        T b1 = T.CreateChecked(beta1), b2 = T.CreateChecked(beta2);
+        var rule = new Rule<T>
         {
-            tail += g[i] * T.Zero;
-            T grad = g[i] * scale + p[i] * wd;
-            m[i] = m[i] * b1 + grad * oneMinusB1;
-            v[i] = v[i] * b2 + grad * grad * oneMinusB2;
-            next[i] = p[i] - m[i] * stepSize / (T.Sqrt(v[i]) / correction2 + eps);
+            M = m, V = v, B1 = b1, B2 = b2, OneMinusB1 = T.One - b1, OneMinusB2 = T.One - b2, Eps = T.CreateChecked(epsilon),
+            StepSize = T.CreateChecked(rate / (1 - Math.Pow(beta1, step))),
+            Correction2 = T.CreateChecked(Math.Sqrt(1 - Math.Pow(beta2, step))),
+            Decoupled = decoupledDecay != 0, Keep = T.CreateChecked(1 - rate * decoupledDecay),
+        };
+        return Pass(p, next, g, scale, T.CreateChecked(l2), decay: decoupledDecay == 0, ref rule);
+    }
+
+    private ref struct Rule<T> : IUpdateRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public Span<T> M, V;
+        public T B1, B2, OneMinusB1, OneMinusB2, Eps, StepSize, Correction2, Keep;
+        public bool Decoupled;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector<T> Next(int i, Vector<T> p, Vector<T> grad)
+        {
+            var vm = new Vector<T>(M[i..]) * B1 + grad * OneMinusB1;
+            var vv = new Vector<T>(V[i..]) * B2 + grad * grad * OneMinusB2;
+            vm.CopyTo(M[i..]);
+            vv.CopyTo(V[i..]);
+            return (Decoupled ? p * Keep : p) - vm * StepSize / (Vector.SquareRoot(vv) / Correction2 + new Vector<T>(Eps));
         }
-        return !T.IsNaN(Vector.Sum(check) + tail);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public T Next(int i, T p, T grad)
+        {
+            M[i] = M[i] * B1 + grad * OneMinusB1;
+            V[i] = V[i] * B2 + grad * grad * OneMinusB2;
+            return (Decoupled ? p * Keep : p) - M[i] * StepSize / (T.Sqrt(V[i]) / Correction2 + Eps);
+        }
     }
 }

@@ -8,7 +8,7 @@ namespace DistributedBackprop.Nn;
 /// PyTorch's <c>nn.Sequential</c> of named layers, in order. A model is its named parameter set (from
 /// <see cref="Init{T}"/>) plus this pure forward function that builds the graph.
 /// </summary>
-public sealed record Sequential
+public sealed partial record Sequential
 {
     public Sequential(params Layer[] layers)
     {
@@ -50,14 +50,15 @@ public sealed record Sequential
 
     public Expr Forward(Expr x) => Layers.Aggregate(x, (h, layer) => layer.Forward(h));
 
-    /// <summary>Seeded initialisation, layer by layer in order, each parameter uniform in its layer's bound.</summary>
+    /// <summary>Seeded initialisation, layer by layer in order, each parameter uniform in its layer's bound or filled with its constant.</summary>
     public Parameters<T> Init<T>(int seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rng = Rng.For(seed, "init");
         return new Parameters<T>(Parameters.Select(p =>
         {
             var data = new T[Shapes.Size(p.Shape)];
-            for (int i = 0; i < data.Length; i++) data[i] = T.CreateChecked(rng.Uniform(-p.InitBound, p.InitBound));
+            if (p.Fill is double fill) Array.Fill(data, T.CreateChecked(fill));
+            else for (int i = 0; i < data.Length; i++) data[i] = T.CreateChecked(rng.Uniform(-p.InitBound, p.InitBound));
             return (p.Name, new Tensor<T>(data, p.Shape));
         }));
     }

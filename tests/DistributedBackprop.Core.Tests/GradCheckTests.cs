@@ -54,6 +54,15 @@ public class GradCheckTests
         ["broadcast like"] = (new Op.BroadcastLike(A, B) * B, [1, 3], [2, 3], -1, 1),
         ["sum like"] = (new Op.SumLike(A, B) * B, [2, 3], [3], -1, 1),
         ["reshape like"] = (new Op.ReshapeLike(A, B) * B, [6], [2, 3], -1, 1),
+        ["abs"] = (Abs(A) * B, [6], [6], -1, 1),
+        ["maximum broadcast"] = (Maximum(A, B), [3, 1], [4], -1, 1),
+        ["minimum broadcast"] = (Minimum(A, B) * B, [2, 3], [3], -1, 1),
+        ["leaky relu"] = (LeakyRelu(A, 0.1) * B, [6], [6], -1, 1),
+        ["leaky relu, slope above 1"] = (LeakyRelu(A, 1.5) * B, [6], [6], -1, 1),
+        ["leaky relu's backward rule"] = (new Op.LeakyReluGrad(A, B - 0.5, 0.1), [6], [6], 0.2, 1),
+        ["gelu"] = (Gelu(A) * B, [11], [11], -4, 4),
+        ["gelu's backward rule"] = (new Op.GeluGrad(A, B), [11], [11], -3, 3),
+        ["softplus"] = (Softplus(A) * B, [6], [6], -6, 6),
     };
 
     public static TheoryData<string> Names => new(Cases.Keys);

@@ -52,6 +52,13 @@ public class ReferenceTests
             "elementwise" => Sum(Log(V("x")) + Sqrt(V("x")) + Sin(V("x")) * Cos(V("y")) + Relu(V("y")) + Pow(V("x"), V("y")) - Pow(V("x"), 3)),
             "transpose_reshape" => Sum(Reshape(MatMul(V("x"), V("x"), transA: true), 9) * V("w")),
             "mlp_tanh" => Mean(Square(MatMul(Tanh(MatMul(V("x"), V("w1"), transB: true) + V("b1")), V("w2"), transB: true) + V("b2") - V("y"))),
+            "maximum_minimum_ties" => Sum(Maximum(V("a"), V("b")) * V("w")) + Sum(Square(Minimum(V("a"), V("b")))) + Sum(Abs(V("a")) * V("w")),
+            "maximum_broadcast" => Sum(Maximum(V("a"), V("b")) * Minimum(V("b"), V("a") * 2.0)),
+            "abs_at_zero" => Sum(Abs(V("x")) * Constant(Tensor<double>.Vector(1, 2, 3, 4))),
+            "leaky_relu" => Sum(LeakyRelu(V("x"), 0.1) * V("w")) + Sum(LeakyRelu(V("x") * V("w"))),
+            "gelu" => Sum(Gelu(V("x")) * V("w")),
+            "softplus" => Sum(Softplus(V("x")) * V("w")),
+            "one_hot" => Sum(OneHot(V("classes"), V("logits")) * LogSoftmax(V("logits"), 1)),
             _ => throw new ArgumentException(name),
         };
     }

@@ -15,6 +15,11 @@ public class LossAndOptimizerTests
         ["nesterov"] = new Sgd(0.1, Momentum: 0.9, Nesterov: true, WeightDecay: 0.01),
         ["adam"] = new Adam(0.01),
         ["adam_weight_decay"] = new Adam(0.01, WeightDecay: 0.01),
+        ["adamw"] = new AdamW(),
+        ["adamw_custom"] = new AdamW(0.01, Beta1: 0.8, Beta2: 0.99, WeightDecay: 0.1),
+        ["rmsprop"] = new RMSprop(),
+        ["rmsprop_momentum"] = new RMSprop(0.01, Momentum: 0.9),
+        ["rmsprop_weight_decay"] = new RMSprop(0.02, Alpha: 0.9, WeightDecay: 0.01, Momentum: 0.5),
     };
 
     public static TheoryData<string> OptimizerNames => new(Optimizers.Keys);
