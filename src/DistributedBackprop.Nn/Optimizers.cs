@@ -22,6 +22,9 @@ public abstract partial record Optimizer
     /// <summary>Names of the per-parameter state slots, e.g. "momentum".</summary>
     public abstract IReadOnlyList<string> SlotNames { get; }
 
+    /// <summary>The optimizer's name (sgd, momentum, adam, ...): part of the settings' text a checkpoint's fingerprint hashes.</summary>
+    public abstract string Kind { get; }
+
     /// <summary>
     /// One parameter's update from <paramref name="p"/> into <paramref name="next"/> — the same span when in
     /// place, so every read of the old value comes before its element is written — with the gradient
@@ -185,6 +188,7 @@ public abstract partial record Optimizer
 /// <summary>PyTorch's SGD: weight decay added to the gradient, optional (Nesterov) momentum without dampening.</summary>
 public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov = false, double WeightDecay = 0) : Optimizer
 {
+    public override string Kind => Nesterov ? "nesterov" : Momentum != 0 ? "momentum" : "sgd";
     public override IReadOnlyList<string> SlotNames => Momentum != 0 ? ["momentum"] : [];
 
     protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> buf, Span<T> unused, long step)
@@ -233,6 +237,7 @@ public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov
 /// <summary>Adam (Kingma and Ba), with bias correction, as PyTorch's torch.optim.Adam.</summary>
 public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double Beta2 = 0.999, double Epsilon = 1e-8, double WeightDecay = 0) : Optimizer
 {
+    public override string Kind => "adam";
     public override IReadOnlyList<string> SlotNames => ["m", "v"];
 
     protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> m, Span<T> v, long step) =>
