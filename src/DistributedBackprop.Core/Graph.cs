@@ -26,6 +26,34 @@ public static class Graph
         return order;
     }
 
+    /// <summary>
+    /// The shape of every node reachable from <paramref name="output"/>, for variables of the given shapes, without
+    /// computing a value; throws <see cref="ShapeException"/> where the shapes do not fit and
+    /// <see cref="UnboundVariableException"/> for a variable with no shape.
+    /// </summary>
+    public static Dictionary<Expr, int[]> InferShapes(Expr output, IReadOnlyDictionary<string, int[]> variables)
+    {
+        var shapes = new Dictionary<Expr, int[]>(ReferenceEqualityComparer.Instance);
+        foreach (var node in TopologicalOrder([output]))
+            shapes[node] = node is Op.Variable v
+                ? variables.TryGetValue(v.Name, out var s) ? s : throw new UnboundVariableException(v.Name)
+                : InferShape(node, node.Inputs.Select(i => shapes[i]).ToArray());
+        return shapes;
+    }
+
+    /// <summary>
+    /// The nodes of <paramref name="order"/> (a topological order) that get a gradient: the variables that
+    /// require one and every node that depends on such a variable.
+    /// </summary>
+    public static HashSet<Expr> NeedingGradients(IReadOnlyList<Expr> order)
+    {
+        var needsGrad = new HashSet<Expr>(ReferenceEqualityComparer.Instance);
+        foreach (var node in order)
+            if (node is Op.Variable { RequiresGrad: true } || node.Inputs.Any(needsGrad.Contains))
+                needsGrad.Add(node);
+        return needsGrad;
+    }
+
     /// <summary>The node's output shape, with the node named in the error when its inputs do not fit.</summary>
     internal static int[] InferShape(Expr node, int[][] inputShapes)
     {
