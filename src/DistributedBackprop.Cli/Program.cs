@@ -16,6 +16,7 @@ namespace DistributedBackprop.Cli
             Demo.DemoCommand.Create(),
             GradCommand.Create(),
             GraphCommand.Create(),
+            GradCheckCommand.Create(),
             TrainCommand.Create(),
             NodeCommand.Create(),
             Bench.BenchCommand.Create(),
