@@ -129,8 +129,11 @@ public sealed class Gradients<T> where T : unmanaged, IFloatingPointIeee754<T>
         _grads = grads;
     }
 
+    /// <summary>The node whose gradients these are.</summary>
     public Expr Output { get; }
+    /// <summary>The output's value.</summary>
     public Tensor<T> Value() => _values.Value(Output);
+    /// <summary>A node's value (computed on first use where the backward pass did not need it).</summary>
     public Tensor<T> ValueOf(Expr node) => _values.Value(node);
 
     /// <summary>d output / d node, or null where the node gets no gradient (PyTorch's <c>grad is None</c>).</summary>

@@ -14,6 +14,11 @@ namespace DistributedBackprop.Core;
 /// </summary>
 public static class Dot
 {
+    /// <summary>
+    /// The DOT text of <paramref name="output"/>'s graph; <paramref name="names"/> label nodes (a program's
+    /// definitions), <paramref name="values"/> adds each node's value, gradient and shape, and
+    /// <paramref name="showInputs"/> draws what needs no gradient too.
+    /// </summary>
     public static string Render(Expr output, IReadOnlyDictionary<Expr, string>? names = null, Gradients<double>? values = null, bool showInputs = false)
     {
         names ??= new Dictionary<Expr, string>(ReferenceEqualityComparer.Instance);

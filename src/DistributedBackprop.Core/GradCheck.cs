@@ -6,8 +6,17 @@ namespace DistributedBackprop.Core;
 /// </summary>
 public static class GradCheck
 {
+    /// <summary>Whether the worst relative error along the directions was within the tolerance, and where it was.</summary>
+    /// <param name="Passed">The worst error is at most the tolerance.</param>
+    /// <param name="WorstRelativeError">|engine - numeric| / max(1, |engine|, |numeric|), the largest over the directions.</param>
+    /// <param name="Detail">The direction of the worst error, with both estimates.</param>
     public sealed record Result(bool Passed, double WorstRelativeError, string Detail);
 
+    /// <summary>
+    /// Compares the engine's directional derivative of r·output (r random) with central differences of step
+    /// <paramref name="epsilon"/> along <paramref name="directions"/> random directions of all variables that require
+    /// gradients; passes when every relative error is at most <paramref name="tolerance"/>.
+    /// </summary>
     public static Result Check(Expr output, IReadOnlyDictionary<string, Tensor<double>> at, int directions = 4,
         double epsilon = 1e-6, double tolerance = 1e-6, int seed = 1)
     {
@@ -35,6 +44,11 @@ public static class GradCheck
     }
 
     /// <summary>One variable's Jacobian by the engine and by central differences, and their worst relative difference.</summary>
+    /// <param name="Name">The variable.</param>
+    /// <param name="Engine">The engine's Jacobian, of shape output ++ variable.</param>
+    /// <param name="FiniteDifferences">The same by central differences.</param>
+    /// <param name="WorstRelativeError">The largest relative difference of an element.</param>
+    /// <param name="Passed">The largest is within the tolerance.</param>
     public sealed record VariableResult(string Name, Tensor<double> Engine, Tensor<double> FiniteDifferences, double WorstRelativeError, bool Passed);
 
     /// <summary>

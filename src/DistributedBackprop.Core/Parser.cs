@@ -26,6 +26,7 @@ public sealed record ExprProgram(IReadOnlyList<(string Name, Expr Value)> Defini
 /// <summary>A program that does not parse; <see cref="Column"/> is 1-based.</summary>
 public sealed class ParseException(string message, int column) : Exception($"column {column}: {message}")
 {
+    /// <summary>Where the problem is, counting from 1.</summary>
     public int Column { get; } = column;
 }
 
@@ -59,6 +60,7 @@ public sealed class ExpressionParser
 
     private ExpressionParser(string text) => _text = text;
 
+    /// <summary>Parses a program; throws <see cref="ParseException"/> with the column of the first problem.</summary>
     public static ExprProgram Parse(string text) => new ExpressionParser(text).Program();
 
     private ExprProgram Program()

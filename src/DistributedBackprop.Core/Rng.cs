@@ -24,8 +24,10 @@ public sealed class Rng(ulong state)
         return z ^ (z >> 31);
     }
 
+    /// <summary>The whole state: a generator started from it draws the same numbers from here on.</summary>
     public ulong State { get; private set; } = state;
 
+    /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64() => Mix(State += 0x9E3779B97F4A7C15UL);
 
     /// <summary>Uniform in [0, 1), 53 random bits.</summary>
