@@ -96,11 +96,6 @@ public class GradCheckCommandTests
     [InlineData("variable 'y' has no value: give it with --at y=", "gradcheck", "x*y", "--at", "x=1")]
     [InlineData("x is ragged", "gradcheck", "sum(x)", "--at", "x=[[1],[2,3]]")]
     [InlineData("column 4: unexpected '/'", "gradcheck", "x */ 2", "--at", "x=1")]
-    public void Bad_input_is_one_line_and_exit_2(string expected, params string[] args)
-    {
-        var r = DbpRunner.Run(args);
-        DbpRunner.AssertOneLineError(r, expected);
-        Assert.Equal(2, r.ExitCode);
-        Assert.Equal("", r.Out);
-    }
+    public void Bad_input_is_one_line_and_exit_2(string expected, params string[] args) =>
+        DbpRunner.AssertBadInput(DbpRunner.Run(args), expected);
 }
