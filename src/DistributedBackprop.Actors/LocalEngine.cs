@@ -7,8 +7,8 @@ namespace DistributedBackprop.Actors;
 /// <summary>
 /// The distributed trainer in one process: a parameter server, a coordinator and N worker actors, each
 /// worker with the data. Same settings, same parameters as <see cref="Trainer"/>, bit for bit, for any N.
-/// A fault plan, if given, acts on the coordinator's sends; <paramref name="resendAfter"/> is how long a step
-/// waits for lost messages before it sends its shards again (default 5 s).
+/// A fault plan, if given, acts on the coordinator's sends; <c>resendAfter</c> is how long a step waits for
+/// lost messages before it sends its work again (default 5 s).
 /// </summary>
 public sealed class LocalEngine : ITrainingEngine
 {

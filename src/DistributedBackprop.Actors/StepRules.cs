@@ -6,6 +6,9 @@ using DistributedBackprop.Training;
 namespace DistributedBackprop.Actors;
 
 /// <summary>What does not change during a run: its settings, where it stops, its checkpoint, its patience.</summary>
+/// <param name="Settings">What decides the run's numbers.</param>
+/// <param name="Until">The step the run stops before.</param>
+/// <param name="Checkpoint">Where and how often the server writes the run's checkpoint, if it does.</param>
 /// <param name="WaitForWorkers">A cluster waits for workers to (re)join when none is left; in one process the run fails.</param>
 /// <param name="ResendAfter">A step with no progress for this long has its unfinished shards sent again.</param>
 /// <param name="MaxResends">Resends of one step before the run gives up.</param>
@@ -77,7 +80,7 @@ public abstract record StepSend<W> where W : notnull
     public sealed record ScheduleResend(long Step, TimeSpan After) : StepSend<W>;
     public sealed record Log(StepLog Entry) : StepSend<W>;
     public sealed record Finish(RunOutcome Outcome) : StepSend<W>;
-    /// <summary>The fault harness's (<see cref="FaultInjection"/>): the rule never sends these.</summary>
+    /// <summary>The fault harness's (<see cref="FaultInjection{W}"/>): the rule never sends these.</summary>
     public sealed record Later(TimeSpan By, StepSend<W> Send) : StepSend<W>;
     public sealed record Stop(W Worker) : StepSend<W>;
 }

@@ -13,6 +13,7 @@ public static class Cli
         Demo.DemoCommand.Create(),
         GradCommand.Create(),
         GraphCommand.Create(),
+        GradCheckCommand.Create(),
         TrainCommand.Create(),
         NodeCommand.Create(),
         Bench.BenchCommand.Create(),

@@ -15,18 +15,21 @@ public static class GradCommand
 
     public static Option<string[]> AtOption() => new("--at")
     {
-        Description = "variable values, e.g. x=2,y=4",
+        Description = "variable values: numbers or nested lists, e.g. x=2,y=4 or x=[1,2,3] or w=[[1,2],[3,4]]",
         AllowMultipleArgumentsPerToken = false,
         Arity = ArgumentArity.ZeroOrMore,
     };
+
+    /// <summary>The Jacobian of a tensor output has output × variable entries: keep it to what a table or a line can hold.</summary>
+    private const long MaxJacobianEntries = 1_000_000;
 
     public static Command Create()
     {
         var at = AtOption();
         var order = new Option<int>("--order") { Description = "1: gradients; 2: also the Hessian over the --at variables", DefaultValueFactory = _ => 1 };
-        var json = new Option<bool>("--json") { Description = "end with one JSON line {\"value\", \"gradients\", \"hessian\"}" };
+        var json = new Option<bool>("--json") { Description = "end with one JSON line {\"value\", \"gradients\", \"hessian\"}; for a tensor output {\"value\", \"jacobian\"}" };
         var precision = new Option<int>("--precision") { Description = "decimals in the table", DefaultValueFactory = _ => 4 };
-        var command = new Command("grad", "Value and gradients of a small expression program at a point: with respect to every variable in --at and every named definition")
+        var command = new Command("grad", "Value and gradients of a small expression program at a point: with respect to every variable in --at and every named definition; for a tensor output, the Jacobians")
         {
             ProgramArgument, at, order, json, precision,
         };
@@ -40,36 +43,49 @@ public static class GradCommand
         if (precision is < 0 or > 15) throw new UsageException($"--precision must be between 0 and 15, not {precision}");
         var program = ExpressionParser.Parse(text);
         var at = Bindings.Parse(atItems);
-        foreach (var (name, _) in at)
-            if (program.Definitions.Any(d => d.Name == name))
-                throw new UsageException($"--at: {name} is defined by the program, it is not a variable");
+        Bindings.Check(program, at);
         var values = Bindings.ToTensors(at);
-        var result = Bindings.Gradients(program.Output, values);
-
-        var rows = new List<(string Name, double Gradient)>();
-        foreach (var (name, _) in at)
-        {
-            var node = program.Variables.FirstOrDefault(v => v.Name == name);
-            rows.Add((name, node is null ? 0 : result.OfOrZero(node).Item()));
-        }
-        foreach (var (name, node) in program.Definitions) rows.Add((name, result.OfOrZero(node).Item()));
-        var hessian = order == 2 ? Backprop.Hessian(program.Output, at.Select(b => b.Name).ToList(), values) : null;
+        var result = Backprop.Gradients(program.Output, values);
+        var value = result.Value();
         var outputName = program.OutputName ?? "f";
-        double value = result.Value().Item();
 
-        if (json) WriteJson(value, rows, at.Select(b => b.Name).ToList(), hessian);
-        else WriteTable(outputName, value, rows, at.Select(b => b.Name).ToList(), hessian, precision);
+        // With respect to every --at variable (0 where the output does not use it) and every named definition.
+        var wrt = Bindings.Nodes(program, at).Zip(at, (node, b) => (b.Name, Node: node))
+            .Concat(program.Definitions.Select(d => (d.Name, Node: d.Value))).ToList();
+        var vars = at.Select(b => b.Name).ToList();
+        if (value.Rank > 0)
+        {
+            if (order == 2) throw new UsageException($"--order 2 needs a scalar output; {outputName} has shape {Shapes.Format(value.Shape)}");
+            long entries = wrt.Sum(w => (long)value.Length * result.ValueOf(w.Node).Length);
+            if (entries > MaxJacobianEntries)
+                throw new UsageException($"the Jacobians of {outputName} would have {entries:N0} entries, more than {MaxJacobianEntries:N0}: reduce the output, e.g. sum(...)");
+            var jacobians = Backprop.Jacobian(program.Output, wrt.Select(w => w.Node).ToList(), values);
+            var rows = wrt.Select((w, k) => (w.Name, jacobians[k])).ToList();
+            if (json) Json.Line(w => { Json.Tensor(w, "value", value); WriteObject(w, "jacobian", rows); });
+            else WriteJacobians(outputName, value, rows, precision);
+            return 0;
+        }
+
+        var gradients = wrt.Select(w => (w.Name, result.OfOrZero(w.Node))).ToList();
+        var hessian = order == 2 ? Backprop.Hessian(program.Output, vars, values) : null;
+        if (json) WriteJson(value.Item(), gradients, vars, hessian);
+        else WriteTable(outputName, value.Item(), gradients, vars, hessian, precision);
         return 0;
     }
 
-    private static void WriteTable(string output, double value, List<(string Name, double Gradient)> rows, List<string> vars, double[,]? hessian, int precision)
+    private static void WriteTable(string output, double value, List<(string Name, Tensor<double> Gradient)> rows, List<string> vars, double[,]? hessian, int precision)
     {
-        string F(double v) => v.ToString("F" + precision, CultureInfo.InvariantCulture);
+        string F(double v) => TensorText.Number(v, precision);
         var labels = rows.Select(r => $"d{output}/d{r.Name}").ToList();
         int width = Math.Max(8, labels.Select(l => l.Length).DefaultIfEmpty(0).Max()) + 2;
         Console.WriteLine($"{output} = {F(value)}");
         if (rows.Count > 0) Console.WriteLine("\n" + "gradient".PadLeft(width + 12));
-        for (int i = 0; i < rows.Count; i++) Console.WriteLine(labels[i].PadRight(width) + F(rows[i].Gradient).PadLeft(12));
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var g = rows[i].Gradient;
+            // A scalar's gradient right-aligned in the column; a tensor's as nested rows, its own shape.
+            Console.WriteLine(labels[i].PadRight(width) + (g.Rank == 0 ? F(g.Item()).PadLeft(12) : TensorText.Format(g, precision, width)));
+        }
         if (hessian is null) return;
         Console.WriteLine();
         Console.WriteLine($"Hessian of {output}");
@@ -79,29 +95,37 @@ public static class GradCommand
             Console.WriteLine(vars[i].PadRight(width) + string.Concat(Enumerable.Range(0, vars.Count).Select(j => F(hessian[i, j]).PadLeft(col))));
     }
 
-    private static void WriteJson(double value, List<(string Name, double Gradient)> rows, List<string> vars, double[,]? hessian)
+    private static void WriteJacobians(string output, Tensor<double> value, List<(string Name, Tensor<double> Jacobian)> rows, int precision)
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream))
+        var prefix = $"{output} = ";
+        Console.WriteLine(prefix + TensorText.Format(value, precision, prefix.Length) + $"   shape {Shapes.Format(value.Shape)}");
+        foreach (var (name, j) in rows)
         {
-            w.WriteStartObject();
-            Json.Number(w, "value", value);
-            w.WriteStartObject("gradients");
-            foreach (var (name, g) in rows) Json.Number(w, name, g);
-            w.WriteEndObject();
-            if (hessian is not null)
-            {
-                w.WriteStartObject("hessian");
-                for (int i = 0; i < vars.Count; i++)
-                {
-                    w.WriteStartObject(vars[i]);
-                    for (int j = 0; j < vars.Count; j++) Json.Number(w, vars[j], hessian[i, j]);
-                    w.WriteEndObject();
-                }
-                w.WriteEndObject();
-            }
+            // Entry [i..., k...] is d output[i...] / d name[k...]: the output's axes first.
+            Console.WriteLine($"\nd{output}/d{name}: Jacobian {Shapes.Format(j.Shape)} ({output}'s shape, then {name}'s)");
+            Console.WriteLine(TensorText.Format(j, precision));
+        }
+    }
+
+    private static void WriteObject(System.Text.Json.Utf8JsonWriter w, string name, List<(string Name, Tensor<double> Value)> rows)
+    {
+        w.WriteStartObject(name);
+        foreach (var (key, t) in rows) Json.Tensor(w, key, t);
+        w.WriteEndObject();
+    }
+
+    private static void WriteJson(double value, List<(string Name, Tensor<double> Gradient)> rows, List<string> vars, double[,]? hessian) => Json.Line(w =>
+    {
+        Json.Number(w, "value", value);
+        WriteObject(w, "gradients", rows);
+        if (hessian is null) return;
+        w.WriteStartObject("hessian");
+        for (int i = 0; i < vars.Count; i++)
+        {
+            w.WriteStartObject(vars[i]);
+            for (int j = 0; j < vars.Count; j++) Json.Number(w, vars[j], hessian[i, j]);
             w.WriteEndObject();
         }
-        Console.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
-    }
+        w.WriteEndObject();
+    });
 }

@@ -9,22 +9,28 @@ public static class GraphCommand
     public static Command Create()
     {
         var at = GradCommand.AtOption();
-        at.Description = "variable values, e.g. x=2,y=4: each node then shows its value and gradient";
+        at.Description = "variable values, e.g. x=2,y=4 or x=[1,2,3]: each node then shows its shape from them, its value and its gradient";
         var output = new Option<string>("--out", "-o") { Description = "the file to write: .dot, or .svg/.png through Graphviz's dot", Required = true };
-        var command = new Command("graph", "The computation graph of a program (variables blue, ops named after their backward function, output green)")
+        var showInputs = new Option<bool>("--show-inputs") { Description = "also draw what needs no gradient (constants), which torchviz leaves out" };
+        var command = new Command("graph", "The computation graph of a program as torchviz draws it: variables blue with their shape, each feeding an AccumulateGrad node, ops named after their backward function, output green")
         {
-            GradCommand.ProgramArgument, at, output,
+            GradCommand.ProgramArgument, at, output, showInputs,
         };
-        command.SetAction(r => Run(r.GetValue(GradCommand.ProgramArgument)!, r.GetValue(at) ?? [], r.GetValue(output)!));
+        command.SetAction(r => Run(r.GetValue(GradCommand.ProgramArgument)!, r.GetValue(at) ?? [], r.GetValue(output)!, r.GetValue(showInputs)));
         return command;
     }
 
-    private static int Run(string text, string[] atItems, string path)
+    private static int Run(string text, string[] atItems, string path, bool showInputs)
     {
         var program = ExpressionParser.Parse(text);
         var at = Bindings.Parse(atItems);
-        var values = at.Count > 0 ? Bindings.Gradients(program.Output, Bindings.ToTensors(at)) : null;
-        Graphviz.Write(Dot.Render(program.Output, program.Names, values), path);
+        Gradients<double>? values = null;
+        if (at.Count > 0)
+        {
+            Bindings.Check(program, at);
+            values = Backprop.Gradients(program.Output, Bindings.ToTensors(at));
+        }
+        Graphviz.Write(Dot.Render(program.Output, program.Names, values, showInputs), path);
         Console.WriteLine($"wrote {path}");
         return 0;
     }

@@ -17,10 +17,7 @@ public static class Backprop
     public static IReadOnlyDictionary<Expr, Expr> GradientGraph(Expr output, Expr? seed = null)
     {
         var order = Graph.TopologicalOrder([output]);
-        var needsGrad = new HashSet<Expr>(ReferenceEqualityComparer.Instance);
-        foreach (var node in order)
-            if (node is Op.Variable { RequiresGrad: true } || node.Inputs.Any(needsGrad.Contains))
-                needsGrad.Add(node);
+        var needsGrad = Graph.NeedingGradients(order);
 
         var grads = new Dictionary<Expr, Expr>(ReferenceEqualityComparer.Instance);
         if (!needsGrad.Contains(output)) return grads;
@@ -68,6 +65,33 @@ public static class Backprop
     }
 
     /// <summary>
+    /// The Jacobian of <paramref name="output"/> with respect to each node of <paramref name="wrt"/>: entry
+    /// [i..., j...] is d output[i...] / d node[j...], a tensor of the output's shape followed by the node's
+    /// (PyTorch's <c>torch.autograd.functional.jacobian</c>); zeros where the output does not depend on the node.
+    /// One backward pass per element of the output, each seeded with that element's one-hot tensor.
+    /// </summary>
+    public static IReadOnlyList<Tensor<double>> Jacobian(Expr output, IReadOnlyList<Expr> wrt, IReadOnlyDictionary<string, Tensor<double>> bindings)
+    {
+        const string seedName = "$seed"; // no program can name it: not an identifier
+        var graph = GradientGraph(output, new Op.Variable(seedName, RequiresGrad: false));
+        var forward = new Evaluator<double>(bindings);
+        var y = forward.Value(output);
+        var sizes = wrt.Select(w => forward.Value(w).Length).ToArray();
+        var data = sizes.Select(n => new double[y.Length * n]).ToArray();
+        var seeded = new Dictionary<string, Tensor<double>>(bindings);
+        for (int i = 0; i < y.Length; i++)
+        {
+            var oneHot = new double[y.Length];
+            oneHot[i] = 1;
+            seeded[seedName] = new Tensor<double>(oneHot, y.Dims);
+            var evaluator = new Evaluator<double>(seeded);
+            for (int k = 0; k < wrt.Count; k++)
+                if (graph.GetValueOrDefault(wrt[k]) is { } g) evaluator.Value(g).Buffer.CopyTo(data[k], i * sizes[k]);
+        }
+        return wrt.Select((w, k) => new Tensor<double>(data[k], [.. y.Dims, .. forward.Value(w).Dims])).ToList();
+    }
+
+    /// <summary>
     /// Second derivatives of a scalar output with respect to scalar variables, by differentiating the gradient
     /// expressions again. Entry [i, j] is d²f / d(variables[i]) d(variables[j]); 0 where f does not depend on them.
     /// </summary>
@@ -105,8 +129,11 @@ public sealed class Gradients<T> where T : unmanaged, IFloatingPointIeee754<T>
         _grads = grads;
     }
 
+    /// <summary>The node whose gradients these are.</summary>
     public Expr Output { get; }
+    /// <summary>The output's value.</summary>
     public Tensor<T> Value() => _values.Value(Output);
+    /// <summary>A node's value (computed on first use where the backward pass did not need it).</summary>
     public Tensor<T> ValueOf(Expr node) => _values.Value(node);
 
     /// <summary>d output / d node, or null where the node gets no gradient (PyTorch's <c>grad is None</c>).</summary>

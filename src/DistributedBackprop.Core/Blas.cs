@@ -50,6 +50,7 @@ public static unsafe class Blas
         FallbackReason = "libopenblas.so.0 not found (install Debian's libopenblas0)";
     }
 
+    /// <summary>Whether large products go through OpenBLAS (false: MathNet's managed provider).</summary>
     public static bool IsNative => Sgemm != null && !ForceManaged;
 
     private static int _fallbackAnnounced;

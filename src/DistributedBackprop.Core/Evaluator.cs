@@ -41,5 +41,6 @@ internal sealed class Evaluator<T>(IReadOnlyDictionary<string, Tensor<T>> bindin
 /// <summary>A variable was evaluated without a value bound to its name.</summary>
 public sealed class UnboundVariableException(string name) : Exception($"variable '{name}' has no value")
 {
+    /// <summary>The variable's name.</summary>
     public string Name { get; } = name;
 }

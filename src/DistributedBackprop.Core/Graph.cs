@@ -40,6 +40,19 @@ public static class Graph
         return shapes;
     }
 
+    /// <summary>
+    /// The nodes of <paramref name="order"/> (a topological order) that get a gradient: the variables that
+    /// require one and every node that depends on such a variable.
+    /// </summary>
+    public static HashSet<Expr> NeedingGradients(IReadOnlyList<Expr> order)
+    {
+        var needsGrad = new HashSet<Expr>(ReferenceEqualityComparer.Instance);
+        foreach (var node in order)
+            if (node is Op.Variable { RequiresGrad: true } || node.Inputs.Any(needsGrad.Contains))
+                needsGrad.Add(node);
+        return needsGrad;
+    }
+
     /// <summary>The node's output shape, with the node named in the error when its inputs do not fit.</summary>
     internal static int[] InferShape(Expr node, int[][] inputShapes)
     {

@@ -26,6 +26,7 @@ public sealed record ExprProgram(IReadOnlyList<(string Name, Expr Value)> Defini
 /// <summary>A program that does not parse; <see cref="Column"/> is 1-based.</summary>
 public sealed class ParseException(string message, int column) : Exception($"column {column}: {message}")
 {
+    /// <summary>Where the problem is, counting from 1.</summary>
     public int Column { get; } = column;
 }
 
@@ -33,7 +34,8 @@ public sealed class ParseException(string message, int column) : Exception($"col
 /// Recursive descent over: program := stmt (';' stmt)* [';'];  stmt := name '=' sum | sum;
 /// sum := product (('+'|'-') product)*;  product := unary (('*'|'/') unary)*;  unary := '-' unary | '+' unary | power;
 /// power := atom ['^' unary] (right-associative, tighter than unary minus: -x^2 is -(x^2));
-/// atom := number | name | name '(' sum ')' | '(' sum ')'.
+/// atom := number | name | name '(' sum ')' | reduction '(' sum [',' axis] ')' | '(' sum ')';
+/// reduction := 'sum' | 'mean' (over all elements, or along one axis: a whole number, negative from the end).
 /// </summary>
 public sealed class ExpressionParser
 {
@@ -43,6 +45,13 @@ public sealed class ExpressionParser
         ["tanh"] = Expr.Tanh, ["sigmoid"] = Expr.Sigmoid, ["relu"] = Expr.Relu,
     };
 
+    private static readonly Dictionary<string, Func<Expr, int?, Expr>> Reductions = new()
+    {
+        ["sum"] = (x, axis) => Expr.Sum(x, axis), ["mean"] = (x, axis) => Expr.Mean(x, axis),
+    };
+
+    private static bool IsFunction(string name) => Functions.ContainsKey(name) || Reductions.ContainsKey(name);
+
     private readonly string _text;
     private int _pos;
     private readonly Dictionary<string, Expr> _defined = [];
@@ -51,6 +60,7 @@ public sealed class ExpressionParser
 
     private ExpressionParser(string text) => _text = text;
 
+    /// <summary>Parses a program; throws <see cref="ParseException"/> with the column of the first problem.</summary>
     public static ExprProgram Parse(string text) => new ExpressionParser(text).Program();
 
     private ExprProgram Program()
@@ -65,7 +75,7 @@ public sealed class ExpressionParser
             if (TryName(out var name) && Peek() == '=')
             {
                 _pos++;
-                if (Functions.ContainsKey(name)) throw new ParseException($"'{name}' is a function and cannot be defined", start + 1);
+                if (IsFunction(name)) throw new ParseException($"'{name}' is a function and cannot be defined", start + 1);
                 last = Sum();
                 _defined[name] = last;
                 definitions.Add((name, last));
@@ -136,14 +146,23 @@ public sealed class ExpressionParser
         {
             if (Peek() == '(')
             {
-                if (!Functions.TryGetValue(name, out var f))
-                    throw new ParseException($"unknown function '{name}' (known: {string.Join(", ", Functions.Keys)})", start + 1);
+                bool reduction = Reductions.TryGetValue(name, out var reduce);
+                Func<Expr, Expr>? f = null;
+                if (!reduction && !Functions.TryGetValue(name, out f))
+                    throw new ParseException($"unknown function '{name}' (known: {string.Join(", ", Functions.Keys.Concat(Reductions.Keys))})", start + 1);
                 _pos++;
                 var arg = Sum();
+                int? axis = null;
+                if (Peek() == ',')
+                {
+                    if (!reduction) throw Error($"'{name}' takes one argument");
+                    _pos++;
+                    axis = Axis(name);
+                }
                 Expect(')');
-                return f(arg);
+                return reduction ? reduce!(arg, axis) : f!(arg);
             }
-            if (Functions.ContainsKey(name)) throw new ParseException($"function '{name}' needs an argument in parentheses", start + 1);
+            if (IsFunction(name)) throw new ParseException($"function '{name}' needs an argument in parentheses", start + 1);
             if (_defined.TryGetValue(name, out var def)) return def;
             if (!_variables.TryGetValue(name, out var v))
             {
@@ -172,6 +191,21 @@ public sealed class ExpressionParser
             throw new ParseException($"'{token}' is not a number", start + 1);
         SkipSpace();
         return value;
+    }
+
+    /// <summary>A reduction's axis: a whole number, negative counting from the last axis.</summary>
+    private int Axis(string function)
+    {
+        SkipSpace();
+        int start = _pos;
+        if (Peek() == '-') _pos++;
+        int digits = _pos;
+        while (_pos < _text.Length && char.IsAsciiDigit(_text[_pos])) _pos++;
+        bool whole = _pos > digits && (AtEnd || !(char.IsAsciiLetterOrDigit(_text[_pos]) || _text[_pos] is '.' or '_'));
+        if (!whole || !int.TryParse(_text.AsSpan(start, _pos - start), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var axis))
+            throw new ParseException($"the axis of {function} must be a whole number such as 0 or -1", start + 1);
+        SkipSpace();
+        return axis;
     }
 
     private bool TryName(out string name)

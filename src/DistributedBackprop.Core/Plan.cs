@@ -64,8 +64,10 @@ public sealed class Plan<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The names and shapes of the variables the plan reads.</summary>
     public IEnumerable<(string Name, int[] Shape)> Inputs => _variables.Select(v => (v.Name, v.Shape));
 
+    /// <summary>The number of ops run each time (shape-only nodes and views are computed once, at compilation).</summary>
     public int StepCount => _steps.Length;
 
+    /// <summary>Runs the plan on variables of the shapes it was compiled for; the outputs are then readable.</summary>
     public void Run(IReadOnlyDictionary<string, Tensor<T>> bindings)
     {
         foreach (var (name, shape, uses, outs) in _variables)
@@ -95,5 +97,6 @@ public sealed class Plan<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>The i-th output of the last run: valid until the next run.</summary>
     public ReadOnlySpan<T> Output(int i) => _outputs[i].Buffer;
+    /// <summary>The shape of the i-th output.</summary>
     public ReadOnlySpan<int> OutputShape(int i) => _outputs[i].Dims;
 }

@@ -2,7 +2,7 @@ namespace DistributedBackprop.Core;
 
 /// <summary>
 /// A seeded SplitMix64 generator. Ours rather than <see cref="Random"/> so that a seed gives the same numbers
-/// on every runtime. Training draws from streams made afresh from (seed, purpose) — see <see cref="For"/> —
+/// on every runtime. Training draws from streams made afresh from (seed, purpose) — see <see cref="For(int, string)"/> —
 /// so no generator's state needs saving: a step's numbers are a function of the seed and the step.
 /// </summary>
 public sealed class Rng(ulong state)
@@ -36,8 +36,10 @@ public sealed class Rng(ulong state)
         return z ^ (z >> 31);
     }
 
+    /// <summary>The whole state: a generator started from it draws the same numbers from here on.</summary>
     public ulong State { get; private set; } = state;
 
+    /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64() => Mix(State += 0x9E3779B97F4A7C15UL);
 
     /// <summary>Uniform in [0, 1), 53 random bits.</summary>

@@ -3,6 +3,7 @@ namespace DistributedBackprop.Core;
 /// <summary>Shape arithmetic with NumPy's rules. A shape is an <c>int[]</c> that nobody writes after creation.</summary>
 public static class Shapes
 {
+    /// <summary>The number of elements of a shape; refuses negative dimensions and more than int.MaxValue elements.</summary>
     public static int Size(ReadOnlySpan<int> shape)
     {
         long size = 1;
@@ -15,10 +16,13 @@ public static class Shapes
         return (int)size;
     }
 
+    /// <summary>A shape as text: <c>[2, 3]</c>.</summary>
     public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
 
+    /// <summary>Whether two shapes are the same.</summary>
     public static bool Equal(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
 
+    /// <summary>The row-major position of an index (one entry per axis) in a tensor of this shape.</summary>
     public static int Offset(ReadOnlySpan<int> shape, ReadOnlySpan<int> index)
     {
         if (index.Length != shape.Length) throw new ShapeException($"index of rank {index.Length} into shape {Format(shape)}");
@@ -72,6 +76,7 @@ public static class Shapes
         return result;
     }
 
+    /// <summary>An axis counted from 0, where a negative one counts from the end; refuses one out of range.</summary>
     public static int NormalizeAxis(int axis, int rank)
     {
         int a = axis < 0 ? axis + rank : axis;

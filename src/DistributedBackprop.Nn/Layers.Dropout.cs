@@ -7,7 +7,7 @@ namespace DistributedBackprop.Nn;
 /// PyTorch's <c>nn.Dropout(p=0.5)</c>: in training each element is zeroed with probability p and the rest are
 /// scaled by 1/(1-p); in evaluation it is the identity. The draw is not part of the graph: in training the
 /// layer multiplies by its mask variable <c>{name}.mask</c> (no gradient, so the gradient is mask·g), whose
-/// tensor <see cref="Mask{T}"/> builds from (seed, step, example index in the data set, layer name) alone —
+/// tensor <see cref="Mask{T}(string, double, ReadOnlySpan{int}, IReadOnlyList{int}, long, int)"/> builds from (seed, step, example index in the data set, layer name) alone —
 /// never from a shared stream — so an example's mask is the same bits in every micro-shard, on every worker and
 /// on replay.
 /// </summary>

@@ -33,4 +33,12 @@ public static class DbpRunner
         Assert.Contains(expected, lines[0]);
         Assert.DoesNotContain(" at ", r.Err.Replace("at x", "").Replace("--at", ""));
     }
+
+    /// <summary>Bad input: exit 2, one line on stderr, nothing on stdout.</summary>
+    public static void AssertBadInput(Result r, string expected)
+    {
+        AssertOneLineError(r, expected);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.Out);
+    }
 }

@@ -23,6 +23,36 @@ public class GraphCommandTests : IDisposable
     }
 
     [Fact]
+    public void Without_values_it_draws_shapes_and_accumulators_and_leaves_constants_out_unless_asked()
+    {
+        var path = Path.Combine(_dir, "f.dot");
+        Assert.Equal(0, DbpRunner.Run("graph", Notebook, "--out", path).ExitCode);
+        var dot = File.ReadAllText(path);
+        Assert.Contains("label=\"x\\l()\\l\" fillcolor=lightblue", dot);
+        Assert.Equal(2, dot.Split("AccumulateGrad").Length - 1);
+        Assert.Contains("z4\\lAddBackward0\\l()", dot);
+        Assert.DoesNotContain("plaintext", dot);
+        Assert.DoesNotContain("value", dot);
+
+        Assert.Equal(0, DbpRunner.Run("graph", Notebook, "--out", path, "--show-inputs").ExitCode);
+        var shown = File.ReadAllText(path);
+        foreach (var constant in new[] { "1", "2", "6" }) // the exponents are part of their PowBackward0, not nodes Assert.Contains($"label=\"{constant}\\l\" fillcolor=white shape=plaintext", shown);
+        Assert.True(shown.Split(" -> ").Length > dot.Split(" -> ").Length);
+    }
+
+    [Fact]
+    public void Tensor_values_give_their_shapes()
+    {
+        var path = Path.Combine(_dir, "t.dot");
+        var r = DbpRunner.Run("graph", "y = mean(w * x, -1)", "--at", "x=[1,2,3],w=[[1,2,3],[4,5,6]]", "--out", path);
+        Assert.Equal(0, r.ExitCode);
+        var dot = File.ReadAllText(path);
+        Assert.Contains("x\\l(3)\\lvalue [1., 2., 3.]", dot);
+        Assert.Contains("w\\l(2, 3)\\l", dot);
+        Assert.Contains("y\\lMeanBackward1\\l(2)\\l", dot);
+    }
+
+    [Fact]
     public void Writes_svg_through_graphviz_or_says_how_to_install_it()
     {
         var path = Path.Combine(_dir, "f.svg");

@@ -101,6 +101,53 @@ public class GradCheckTests
         Assert.False(result.Passed);
     }
 
+    [Fact]
+    public void The_jacobian_check_compares_every_element_and_passes_the_engine()
+    {
+        // y = w * x broadcast: dy[i, j] / dx[k] = w[i, j] when j == k; dy[i, j] / dw[k, l] = x[j] when (i, j) == (k, l).
+        var (x, w) = (Variable("x"), Variable("w"));
+        var at = At(("x", Uniform(1, -1, 1, 3)), ("w", Uniform(2, -1, 1, 2, 3)));
+        var results = GradCheck.Jacobians(w * x, at, ["x", "w"]);
+        Assert.All(results, r => Assert.True(r.Passed, $"{r.Name}: {r.WorstRelativeError:E2}"));
+        var dx = results[0];
+        Assert.Equal([2, 3, 3], dx.Engine.Shape.ToArray());
+        Assert.Equal([2, 3, 3], dx.FiniteDifferences.Shape.ToArray());
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 3; j++)
+                for (int k = 0; k < 3; k++)
+                {
+                    double expected = j == k ? at["w"][i, j] : 0;
+                    Assert.Equal(expected, dx.Engine[i, j, k], 12);
+                    Assert.Equal(expected, dx.FiniteDifferences[i, j, k], 8);
+                }
+        Assert.Equal([2, 3, 2, 3], results[1].Engine.Shape.ToArray());
+        Assert.Equal(at["x"][2], results[1].Engine[1, 2, 1, 2], 12);
+        Assert.Equal(0, results[1].Engine[1, 2, 0, 2]);
+    }
+
+    [Fact]
+    public void The_jacobian_check_fails_a_wrong_rule_and_a_kink_and_names_the_variable()
+    {
+        var wrong = GradCheck.Jacobians(new WrongSin(A) * B, At(("a", Uniform(1, -2, 2, 4)), ("b", Uniform(2, -1, 1, 4))), ["a", "b"]);
+        Assert.False(wrong[0].Passed);
+        Assert.True(wrong[1].Passed); // b's rule is right
+        // relu at 0: the engine takes the derivative 0, central differences see the mean of the two sides.
+        var kink = GradCheck.Jacobians(Relu(A), At(("a", Tensor<double>.Scalar(0))), ["a"]).Single();
+        Assert.False(kink.Passed);
+        Assert.Equal(0, kink.Engine.Item());
+        Assert.Equal(0.5, kink.FiniteDifferences.Item(), 9);
+        Assert.Equal(0.5, kink.WorstRelativeError, 9);
+    }
+
+    [Fact]
+    public void A_variable_the_output_does_not_use_has_a_jacobian_of_zeros()
+    {
+        var r = GradCheck.Jacobians(Pow(A, 2), At(("a", Tensor<double>.Scalar(3)), ("c", Tensor<double>.Vector(1, 2))), ["a", "c"]);
+        Assert.Equal(6, r[0].Engine.Item(), 12);
+        Assert.Equal([0.0, 0], r[1].Engine.ToArray());
+        Assert.True(r[1].Passed);
+    }
+
     private sealed record WrongSin(Expr X) : Op.Unary(X)
     {
         internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y) => new Op.Sin(X).Forward(x, y);

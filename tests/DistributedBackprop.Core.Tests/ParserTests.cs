@@ -22,6 +22,29 @@ public class ParserTests
     public void Evaluates_with_the_usual_precedence(string program, double expected) =>
         Assert.Equal(expected, Eval(program), 12);
 
+    private static Tensor<double> EvalAt(string program, Tensor<double> x) =>
+        Backprop.Evaluate(ExpressionParser.Parse(program).Output, new Dictionary<string, Tensor<double>> { ["x"] = x });
+
+    [Fact]
+    public void Sum_and_mean_reduce_all_elements_or_one_axis()
+    {
+        var m = Tensor<double>.FromArray([1, 2, 3, 4, 5, 6], 2, 3);
+        Assert.Equal(21 + 3.5, EvalAt("sum(x) + mean(x)", m).Item(), 12);
+        Assert.Equal([5.0, 7, 9], EvalAt("sum(x, 0)", m).ToArray());
+        Assert.Equal([2.0, 5], EvalAt("mean(x, -1)", m).ToArray());
+        Assert.Equal([2], EvalAt("mean(x, 1)", m).Shape.ToArray());
+        Assert.Equal(12, EvalAt("sum(2 * x, 0)", Tensor<double>.Vector(1, 2, 3)).Item(), 12); // the argument is a whole expression
+        var sum = Assert.IsType<Op.Sum>(ExpressionParser.Parse("sum(x, -1)").Output);
+        Assert.Equal(-1, sum.Axis);
+        Assert.Null(Assert.IsType<Op.Mean>(ExpressionParser.Parse("mean(x)").Output).Axis);
+    }
+
+    [Theory]
+    [InlineData("sum(x, 0) + mean(x)")]
+    [InlineData("exp(sum(x))")]
+    public void Reductions_print_in_the_programs_own_words(string program) =>
+        Assert.Equal(program, ExpressionParser.Parse(program).Output.ToString());
+
     [Fact]
     public void Minus_x_squared_is_minus_the_square() => Assert.Equal(-9, Eval("-x^2", ("x", 3)), 12);
 
@@ -54,6 +77,13 @@ public class ParserTests
     [InlineData("2 + exp", 5, "needs an argument")]
     [InlineData("1.2.3", 1, "not a number")]
     [InlineData("x # 1", 3, "unexpected '#'")]
+    [InlineData("sum(x, 1.5)", 8, "the axis of sum must be a whole number")]
+    [InlineData("mean(x, y)", 9, "the axis of mean must be a whole number")]
+    [InlineData("sum(x, 1", 9, "expected ')'")]
+    [InlineData("exp(x, 1)", 6, "'exp' takes one argument")]
+    [InlineData("sum = 2", 1, "is a function")]
+    [InlineData("1 + mean", 5, "needs an argument")]
+    [InlineData("frobnicate(x)", 1, "known: exp, log, sqrt, sin, cos, tanh, sigmoid, relu, sum, mean")]
     public void Bad_programs_say_what_and_where(string program, int column, string message)
     {
         var e = Assert.Throws<ParseException>(() => ExpressionParser.Parse(program));

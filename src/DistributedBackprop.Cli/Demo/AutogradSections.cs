@@ -72,7 +72,7 @@ public static class AutogradSections
         var at = new Dictionary<string, Tensor<double>> { ["x"] = Tensor<double>.Vector(2), ["y"] = Tensor<double>.Vector(4) };
         c.Out.WriteLine("f(x, y) at (2, 4), each node with its value and gradient:");
         c.Graph("fxy", Dot.Render(f.Output, f.Names, Backprop.Gradients(f.Output, at)));
-        c.Out.WriteLine("the 3-3-1 sigmoid network (the input x needs no gradient):");
+        c.Out.WriteLine("the 3-3-1 sigmoid network (the input x needs no gradient: left out, as torchviz leaves it out):");
         var (model, x, input) = NetworkSections.NotebookMlp(c.Seed);
         var y = model.Forward(x);
         var bindings = model.Init<double>(c.Seed).ToBindings();
