@@ -34,15 +34,22 @@ public sealed class ParseException(string message, int column) : Exception($"col
 /// Recursive descent over: program := stmt (';' stmt)* [';'];  stmt := name '=' sum | sum;
 /// sum := product (('+'|'-') product)*;  product := unary (('*'|'/') unary)*;  unary := '-' unary | '+' unary | power;
 /// power := atom ['^' unary] (right-associative, tighter than unary minus: -x^2 is -(x^2));
-/// atom := number | name | name '(' sum ')' | reduction '(' sum [',' axis] ')' | '(' sum ')';
-/// reduction := 'sum' | 'mean' (over all elements, or along one axis: a whole number, negative from the end).
+/// atom := number | name | name '(' sum ')' | reduction '(' sum [',' axis] ')' | pair '(' sum ',' sum ')' | '(' sum ')';
+/// reduction := 'sum' | 'mean' (over all elements, or along one axis: a whole number, negative from the end);
+/// pair := 'max' | 'min' (element by element, with broadcasting).
 /// </summary>
 public sealed class ExpressionParser
 {
     private static readonly Dictionary<string, Func<Expr, Expr>> Functions = new()
     {
         ["exp"] = Expr.Exp, ["log"] = Expr.Log, ["sqrt"] = Expr.Sqrt, ["sin"] = Expr.Sin, ["cos"] = Expr.Cos,
-        ["tanh"] = Expr.Tanh, ["sigmoid"] = Expr.Sigmoid, ["relu"] = Expr.Relu,
+        ["tanh"] = Expr.Tanh, ["sigmoid"] = Expr.Sigmoid, ["relu"] = Expr.Relu, ["abs"] = Expr.Abs,
+    };
+
+    /// <summary>Functions of two arguments, element by element with broadcasting.</summary>
+    private static readonly Dictionary<string, Func<Expr, Expr, Expr>> Pairs = new()
+    {
+        ["max"] = Expr.Maximum, ["min"] = Expr.Minimum,
     };
 
     private static readonly Dictionary<string, Func<Expr, int?, Expr>> Reductions = new()
@@ -50,7 +57,7 @@ public sealed class ExpressionParser
         ["sum"] = (x, axis) => Expr.Sum(x, axis), ["mean"] = (x, axis) => Expr.Mean(x, axis),
     };
 
-    private static bool IsFunction(string name) => Functions.ContainsKey(name) || Reductions.ContainsKey(name);
+    private static bool IsFunction(string name) => Functions.ContainsKey(name) || Reductions.ContainsKey(name) || Pairs.ContainsKey(name);
 
     private readonly string _text;
     private int _pos;
@@ -148,8 +155,18 @@ public sealed class ExpressionParser
             {
                 bool reduction = Reductions.TryGetValue(name, out var reduce);
                 Func<Expr, Expr>? f = null;
+                if (Pairs.TryGetValue(name, out var pair))
+                {
+                    _pos++;
+                    var first = Sum();
+                    if (Peek() != ',') throw Error($"'{name}' takes two arguments: {name}(a, b)");
+                    _pos++;
+                    var second = Sum();
+                    Expect(')');
+                    return pair(first, second);
+                }
                 if (!reduction && !Functions.TryGetValue(name, out f))
-                    throw new ParseException($"unknown function '{name}' (known: {string.Join(", ", Functions.Keys.Concat(Reductions.Keys))})", start + 1);
+                    throw new ParseException($"unknown function '{name}' (known: {string.Join(", ", Functions.Keys.Concat(Reductions.Keys).Concat(Pairs.Keys))})", start + 1);
                 _pos++;
                 var arg = Sum();
                 int? axis = null;

@@ -30,6 +30,8 @@ internal static class Printer
             Op.Neg n => (3, "-" + Sub(n.X, 3)),
             Op.PowConst p => (4, Sub(p.X, 5) + "^" + Number(p.P)),
             Op.Pow p => (4, Infix(p.A, "^", p.B, 5, 4)),
+            Op.Maximum m => (5, $"max({Sub(m.A, 0)}, {Sub(m.B, 0)})"),
+            Op.Minimum m => (5, $"min({Sub(m.A, 0)}, {Sub(m.B, 0)})"),
             Op.Unary u => (5, $"{u.GetType().Name.ToLowerInvariant()}({Sub(u.X, 0)})"),
             Op.Reduction { KeepDims: false } r => (5, $"{r.GetType().Name.ToLowerInvariant()}({Sub(r.X, 0)}{(r.Axis is int a ? ", " + a.ToString(CultureInfo.InvariantCulture) : "")})"),
             _ => (5, $"{e.GetType().Name}({string.Join(", ", e.Inputs.Select(i => Sub(i, 0)))})"),

@@ -26,6 +26,22 @@ public class ParserTests
         Backprop.Evaluate(ExpressionParser.Parse(program).Output, new Dictionary<string, Tensor<double>> { ["x"] = x });
 
     [Fact]
+    public void Abs_max_and_min_work_element_by_element_and_print_back_as_written()
+    {
+        var v = Tensor<double>.Vector(-2, 0.5, 3);
+        Assert.Equal([2.0, 0.5, 3], EvalAt("abs(x)", v).ToArray());
+        Assert.Equal([0.0, 0.5, 3], EvalAt("max(x, 0)", v).ToArray());
+        Assert.Equal([-2.0, 0.5, 1], EvalAt("min(x, 1)", v).ToArray());
+        Assert.Equal("max(abs(x), min(x, 2))", ExpressionParser.Parse("max(abs(x), min(x, 2))").Output.ToString());
+        var e = Assert.Throws<ParseException>(() => ExpressionParser.Parse("max(x)"));
+        Assert.Contains("takes two arguments", e.Message);
+        // d/dx max(x, y) at a tie splits between the two, as torch.maximum does
+        var max = Assert.IsType<Op.Maximum>(ExpressionParser.Parse("max(x, y)").Output);
+        var tie = Backprop.Gradients(max, new Dictionary<string, Tensor<double>> { ["x"] = Tensor<double>.Scalar(1), ["y"] = Tensor<double>.Scalar(1) });
+        Assert.Equal(0.5, tie.Of(max.A)!.Item());
+    }
+
+    [Fact]
     public void Sum_and_mean_reduce_all_elements_or_one_axis()
     {
         var m = Tensor<double>.FromArray([1, 2, 3, 4, 5, 6], 2, 3);
@@ -83,7 +99,7 @@ public class ParserTests
     [InlineData("exp(x, 1)", 6, "'exp' takes one argument")]
     [InlineData("sum = 2", 1, "is a function")]
     [InlineData("1 + mean", 5, "needs an argument")]
-    [InlineData("frobnicate(x)", 1, "known: exp, log, sqrt, sin, cos, tanh, sigmoid, relu, sum, mean")]
+    [InlineData("frobnicate(x)", 1, "known: exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, sum, mean, max, min")]
     public void Bad_programs_say_what_and_where(string program, int column, string message)
     {
         var e = Assert.Throws<ParseException>(() => ExpressionParser.Parse(program));
