@@ -109,10 +109,11 @@ public static class NodeCommand
         Console.Error.WriteLine($"dbp: worker {cluster.SelfAddress} joined");
         var serverGone = new TaskCompletionSource<string>();
         system.ActorOf(ServerWatch.Props(serverGone));
-        int finished = Task.WaitAny(serverGone.Task, failed.Task, system.WhenTerminated);
+        Task.WaitAny(serverGone.Task, failed.Task, system.WhenTerminated);
         Leave(system);
-        if (finished == 1) throw new IOException($"this worker cannot run the job: {failed.Task.Result}");
-        if (finished == 2) throw new IOException("this node was removed from the cluster (the parameter server was lost)");
+        // A job that failed here fails the node, even if the server has left meanwhile.
+        if (failed.Task.IsCompleted) throw new IOException($"this worker cannot run the job: {failed.Task.Result}");
+        if (!serverGone.Task.IsCompleted) throw new IOException("this node was removed from the cluster (the parameter server was lost)");
         return 0;
     }
 

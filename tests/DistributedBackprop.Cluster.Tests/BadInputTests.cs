@@ -58,7 +58,8 @@ public class BadInputTests
             }
             using var nodes = new Nodes();
             int port = Nodes.FreePort();
-            var server = nodes.Start("node", "--role", "parameter-server", "--port", port.ToString(), "--min-workers", "1", "--join-timeout", "8",
+            // Long enough for a worker process to start and join on a busy machine: a server gone first would end it cleanly.
+            var server = nodes.Start("node", "--role", "parameter-server", "--port", port.ToString(), "--min-workers", "1", "--join-timeout", "20",
                 "--", "train", "fashion-mnist", "--data", data, "--epochs", "1", "--json");
             server.WaitToSay("waiting for");
             Thread.Sleep(1000); // the server has loaded its copy; the worker will find none
