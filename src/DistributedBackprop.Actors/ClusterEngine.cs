@@ -7,6 +7,8 @@ namespace DistributedBackprop.Actors;
 /// The distributed trainer over an Akka.Cluster, run on the parameter-server node: the coordinator and the
 /// server live here, the workers are on the worker nodes the <see cref="Recruiter"/> brings in. A run waits
 /// for <c>minWorkers</c> worker nodes (at most <c>joinTimeout</c>), then goes on with whoever is up.
+/// Parameter updates and gradients travel on a <see cref="DataPath.DataChannel"/> of this node's where a worker
+/// node has connected to it (the job description says where, with the run's token), by Akka otherwise.
 /// </summary>
 public sealed class ClusterEngine : ITrainingEngine
 {
@@ -17,11 +19,25 @@ public sealed class ClusterEngine : ITrainingEngine
     private readonly TimeSpan _joinTimeout;
     private readonly IActorRef _recruiter;
     private readonly Recruiter.Status _status = new();
+    private readonly GradientPool _pool;
+    private readonly DataPath.DataChannel _channel;
 
-    public ClusterEngine(ActorSystem system, TrainingSettings settings, JobDescription job, int minWorkers, TimeSpan joinTimeout, CheckpointPolicy? checkpoint)
+    public ClusterEngine(ActorSystem system, TrainingSettings settings, TrainingJob job, int minWorkers, TimeSpan joinTimeout, CheckpointPolicy? checkpoint)
     {
         (_system, _settings, _minWorkers, _joinTimeout, _checkpoint) = (system, settings, minWorkers, joinTimeout, checkpoint);
-        _recruiter = system.ActorOf(Recruiter.Props(job, _status), "recruiter");
+        _pool = GradientPool.For(settings.Objective);
+        var host = Akka.Cluster.Cluster.Get(system).SelfAddress.Host ?? "127.0.0.1";
+        _channel = new DataPath.DataChannel(host, DataPath.ChannelModel.Of(settings.Objective), _pool);
+        _recruiter = system.ActorOf(Recruiter.Props(new JobDescription(job, _channel.Endpoint, _channel.Token), _status), "recruiter");
+    }
+
+    /// <summary>Bytes of tensors the data channel has moved, both ways.</summary>
+    public long BytesMoved => _channel.BytesMoved;
+
+    public void Dispose()
+    {
+        Console.Error.WriteLine($"dbp: {DataPath.ChannelCpu.Report(_channel.BytesMoved)}");
+        _channel.Dispose();
     }
 
     /// <summary>How many worker nodes have taken part so far.</summary>
@@ -32,10 +48,12 @@ public sealed class ClusterEngine : ITrainingEngine
         AwaitWorkers();
         var done = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var plan = new StepPlan(_settings, until, _checkpoint, WaitForWorkers: true, StepPlan.DefaultResendAfter);
-        var coordinator = _system.ActorOf(Coordinator.Props(plan, state, onStep, done));
+        var coordinator = _system.ActorOf(Coordinator.Props(plan, state, onStep, done, pool: _pool, channel: _channel));
+        _channel.SetCoordinator(coordinator);
         _recruiter.Tell(new Recruiter.SetCoordinator(coordinator));
         var outcome = done.Task.GetAwaiter().GetResult();
         _recruiter.Tell(new Recruiter.SetCoordinator(null));
+        _channel.SetCoordinator(null);
         return outcome.Error is null ? outcome.State! : throw outcome.Error;
     }
 

@@ -15,19 +15,23 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     private sealed record Due(StepSend<IActorRef> Send) : INoSerializationVerificationNeeded;
     public sealed record AddWorkers(IReadOnlyList<IActorRef> Workers) : INoSerializationVerificationNeeded;
     public sealed record LoseWorker(IActorRef Worker) : INoSerializationVerificationNeeded;
+    /// <summary>A gradient that came over the data channel from a worker node.</summary>
+    public sealed record RemoteGradient(Address Node, GradientShard Gradient) : INoSerializationVerificationNeeded;
 
     private readonly Action<StepLog>? _onStep;
     private readonly TaskCompletionSource<RunOutcome> _done;
     private readonly FaultInjection<IActorRef> _faults;
     private readonly IActorRef _server;
+    private readonly DataPath.DataChannel? _channel;
     private StepState<IActorRef> _state;
     private long _delayed; // a timer key for each delayed send
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public Coordinator(StepPlan plan, TrainingState start, Action<StepLog>? onStep, TaskCompletionSource<RunOutcome> done, FaultPlan faults, GradientPool? pool)
+    public Coordinator(StepPlan plan, TrainingState start, Action<StepLog>? onStep, TaskCompletionSource<RunOutcome> done, FaultPlan faults,
+        GradientPool? pool, DataPath.DataChannel? channel)
     {
-        (_onStep, _done, _faults) = (onStep, done, new FaultInjection<IActorRef>(faults));
+        (_onStep, _done, _faults, _channel) = (onStep, done, new FaultInjection<IActorRef>(faults), channel);
         var initial = ServerState.Start(start.Parameters, start.Optimizer, version: start.Step, step: start.Step, pool);
         _server = Context.ActorOf(ParameterServer.Props(initial, plan.Settings, plan.Checkpoint, Self), "parameter-server");
         _state = StepState<IActorRef>.Start(plan, start.Step, ParameterServerRules.Update(initial));
@@ -36,6 +40,11 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
         Receive<LoseWorker>(l => On(new StepEvent<IActorRef>.Lost(l.Worker)));
         Receive<Terminated>(t => On(new StepEvent<IActorRef>.Lost(t.ActorRef)));
         Receive<GradientShard>(g => On(new StepEvent<IActorRef>.GradientPassed(Sender, g)));
+        Receive<RemoteGradient>(r =>
+        {
+            // The channel knows the node; the rule knows its worker there, if it has one.
+            if (_state.Workers.FirstOrDefault(w => w.Path.Address.Equals(r.Node)) is { } worker) On(new StepEvent<IActorRef>.GradientPassed(worker, r.Gradient));
+        });
         Receive<ParameterUpdate>(u => On(new StepEvent<IActorRef>.Updated(u)));
         Receive<StepApplied>(a => On(new StepEvent<IActorRef>.Applied(a)));
         Receive<CheckpointSaved>(c => On(new StepEvent<IActorRef>.CheckpointWritten(c)));
@@ -58,7 +67,9 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
         switch (send)
         {
             case StepSend<IActorRef>.Compute c: c.Worker.Tell(c.Shard, Self); break;
-            case StepSend<IActorRef>.Update u: u.Worker.Tell(u.Parameters, Self); break;
+            case StepSend<IActorRef>.Update u:
+                if (_channel?.Send(u.Worker.Path.Address, u.Parameters) != true) u.Worker.Tell(u.Parameters, Self);
+                break;
             case StepSend<IActorRef>.Pass p: _server.Tell(p.Gradient, Self); break;
             case StepSend<IActorRef>.ToServer m: _server.Tell(m.Message, Self); break;
             case StepSend<IActorRef>.Watch w: Context.Watch(w.Worker); break;
@@ -73,6 +84,8 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     }
 
     /// <summary>A coordinator and its server; <paramref name="pool"/> is the one the run's workers rent their gradients from, if they share this process.</summary>
-    public static Props Props(StepPlan plan, TrainingState start, Action<StepLog>? onStep, TaskCompletionSource<RunOutcome> done, FaultPlan? faults = null, GradientPool? pool = null) =>
-        Akka.Actor.Props.Create(() => new Coordinator(plan, start, onStep, done, faults ?? FaultPlan.None, pool));
+    /// <remarks>Updates go to worker nodes over <paramref name="channel"/> where they are connected to it, by Akka otherwise.</remarks>
+    public static Props Props(StepPlan plan, TrainingState start, Action<StepLog>? onStep, TaskCompletionSource<RunOutcome> done, FaultPlan? faults = null,
+        GradientPool? pool = null, DataPath.DataChannel? channel = null) =>
+        Akka.Actor.Props.Create(() => new Coordinator(plan, start, onStep, done, faults ?? FaultPlan.None, pool, channel));
 }

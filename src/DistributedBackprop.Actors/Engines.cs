@@ -44,7 +44,7 @@ public static class Engines
     {
         EngineChoice.PlainLoop => new Trainer(settings, data, checkpoint),
         EngineChoice.LocalActors l => new LocalEngine(settings, data, l.Workers, checkpoint),
-        EngineChoice.Cluster c => new ClusterEngine(c.System, settings, new JobDescription(c.Job), c.MinWorkers, c.JoinTimeout, checkpoint),
+        EngineChoice.Cluster c => new ClusterEngine(c.System, settings, c.Job, c.MinWorkers, c.JoinTimeout, checkpoint),
         _ => throw new System.Diagnostics.UnreachableException(),
     };
 }

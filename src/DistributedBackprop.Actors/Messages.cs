@@ -50,9 +50,13 @@ public sealed record StepRefused([property: Key(0)] long Step, [property: Key(1)
 [MessagePackObject]
 public sealed record WorkerReady([property: Key(0)] string Node) : IDbpMessage;
 
-/// <summary>Parameter-server node → worker node: build this model and load this data set (its description, not its data).</summary>
+/// <summary>
+/// Parameter-server node → worker node: build this model and load this data set (its description, not its
+/// data); connect to the data channel at <paramref name="DataEndpoint"/> (host:port) with the run's
+/// <paramref name="DataToken"/>, where there is one.
+/// </summary>
 [MessagePackObject]
-public sealed record JobDescription([property: Key(0)] TrainingJob Job) : IDbpMessage;
+public sealed record JobDescription([property: Key(0)] TrainingJob Job, [property: Key(1)] string? DataEndpoint = null, [property: Key(2)] string? DataToken = null) : IDbpMessage;
 
 /// <summary>Worker node → parameter-server node: the job cannot run here (e.g. its data set is missing); the node leaves.</summary>
 [MessagePackObject]

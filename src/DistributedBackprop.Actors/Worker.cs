@@ -26,6 +26,10 @@ public sealed class Worker : ReceiveActor, IWithStash
     private Parameters<float>? _parameters;
     private long _version = -1;
     private readonly Dictionary<int, (Tensor<float> X, Tensor<float> Y)> _batches = [];
+    private DataPath.DataLink? _link;
+
+    /// <summary>On a worker node: send gradients over this link to the server's data channel (local only).</summary>
+    public sealed record UseLink(DataPath.DataLink Link) : INoSerializationVerificationNeeded;
 
     public IStash Stash { get; set; } = null!;
 
@@ -49,8 +53,11 @@ public sealed class Worker : ReceiveActor, IWithStash
             if (c.Version > _version) { Stash.Stash(); return; }
             if (c.Version < _version) return;
             if (Problem(c, _data.Count) is string problem) { Context.GetLogger().Warning("refused work for step {0}: {1}", c.Step, problem); return; }
-            Sender.Tell(Compute(c));
+            var gradient = Compute(c);
+            if (_link?.Open == true) _link.Send(gradient);
+            else Sender.Tell(gradient);
         });
+        Receive<UseLink>(u => _link = u.Link);
     }
 
     /// <summary>Why this work cannot be done here, or null: its shards must cut its examples, which must be this data set's.</summary>

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Event;
 using DistributedBackprop.Data;
 using DistributedBackprop.Training;
 
@@ -26,7 +27,10 @@ public sealed class WorkerHost : ReceiveActor
                 {
                     var job = description.Job ?? throw new JobException("the job description is empty");
                     var objective = job.Objective();
-                    worker = Context.ActorOf(Worker.Props(objective, job.Data().Train, GradientPool.For(objective)), "worker");
+                    var pool = GradientPool.For(objective);
+                    worker = Context.ActorOf(Worker.Props(objective, job.Data().Train, pool), "worker");
+                    if (description is { DataEndpoint: string endpoint, DataToken: string token })
+                        Link(endpoint, token, objective, pool, worker);
                 }
                 catch (Exception e) when (e is JobException or DataException or ArgumentException or IOException)
                 {
@@ -37,6 +41,20 @@ public sealed class WorkerHost : ReceiveActor
             }
             Sender.Tell(new WorkerReady(node), worker);
         });
+    }
+
+    /// <summary>The data channel, if it can be reached: without it, tensors go by Akka, as slowly as that is.</summary>
+    private static void Link(string endpoint, string token, Objective objective, GradientPool pool, IActorRef worker)
+    {
+        try
+        {
+            var link = DataPath.DataLink.Connect(endpoint, token, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, DataPath.ChannelModel.Of(objective), pool, worker);
+            worker.Tell(new Worker.UseLink(link));
+        }
+        catch (Exception e) when (e is IOException or DataPath.ChannelException)
+        {
+            Context.GetLogger().Warning("no data channel ({0}): tensors go by Akka", e.Message);
+        }
     }
 
     public static Props Props(TaskCompletionSource<string> failed) => Akka.Actor.Props.Create(() => new WorkerHost(failed));

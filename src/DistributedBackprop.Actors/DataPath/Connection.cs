@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+
+namespace DistributedBackprop.Actors.DataPath;
+
+/// <summary>
+/// One end of a data-channel connection: a socket read by a thread of its own and written by another from a
+/// queue, so that whoever sends (an actor) never waits on the network. The queue holds at most
+/// <see cref="Backlog"/> frames: a peer that stops reading (paused, stalled) loses its oldest frames, as the
+/// at-most-once rules allow (every frame carries its version and step, and the coordinator resends work),
+/// rather than holding up the sender or filling memory.
+/// </summary>
+internal sealed class Connection : IDisposable
+{
+    private const int Backlog = 8;
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly BlockingCollection<Action<Stream>> _outbox = new(new ConcurrentQueue<Action<Stream>>());
+    private readonly Action<string> _closed;
+    private int _disposed;
+
+    public Connection(Socket socket, Action<string> closed)
+    {
+        socket.NoDelay = true;
+        socket.SendBufferSize = socket.ReceiveBufferSize = 4 << 20;
+        (_socket, _closed) = (socket, closed);
+        _stream = new NetworkStream(socket, ownsSocket: false);
+    }
+
+    /// <summary>Starts reading with <paramref name="readLoop"/> (until the stream ends or a frame is refused) and writing.</summary>
+    public Connection Start(string name, Action<Stream> readLoop)
+    {
+        // Names of at most 15 characters: Linux keeps that much, and ChannelCpu finds the threads by them.
+        Start($"{name}-read", () => readLoop(new BufferedStream(_stream, 1 << 16)));
+        Start($"{name}-write", WriteLoop);
+        return this;
+    }
+
+    public bool Open => Volatile.Read(ref _disposed) == 0;
+
+    /// <summary>How long a read may wait: short until a peer has said who it is, then for ever (a run may wait for workers).</summary>
+    public TimeSpan ReadTimeout { set => _socket.ReceiveTimeout = (int)value.TotalMilliseconds; }
+
+    /// <summary>Queues a frame for writing (a frame dropped, or queued on a closed connection, is never written).</summary>
+    public void Send(Action<Stream> write)
+    {
+        if (!Open) return;
+        while (_outbox.Count >= Backlog && _outbox.TryTake(out _)) { } // the oldest go: newer frames supersede them
+        try { _outbox.TryAdd(write); }
+        catch (InvalidOperationException) { } // closed meanwhile
+    }
+
+    private void WriteLoop()
+    {
+        var buffered = new BufferedStream(_stream, 1 << 16);
+        foreach (var write in _outbox.GetConsumingEnumerable())
+        {
+            write(buffered);
+            if (_outbox.Count == 0) buffered.Flush();
+        }
+    }
+
+    private void Start(string name, Action body)
+    {
+        var thread = new Thread(() =>
+        {
+            try { body(); Close("closed by the other end"); }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or ChannelException or InvalidOperationException)
+            {
+                Close(e is ChannelException ? e.Message : e.GetBaseException().Message);
+            }
+            finally { ChannelCpu.ThreadEnding(); }
+        }) { IsBackground = true, Name = name };
+        thread.Start();
+    }
+
+    private void Close(string reason)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _outbox.CompleteAdding();
+        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        _socket.Dispose();
+        _closed(reason);
+    }
+
+    public void Dispose() => Close("closed here");
+}

@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using DistributedBackprop.Training;
+
+namespace DistributedBackprop.Actors.DataPath;
+
+/// <summary>
+/// The parameter-server node's end of the data path: a TCP listener that worker nodes connect to, beside
+/// Akka's own connection, to carry the two big messages of a step — parameter updates out, gradients in —
+/// as raw tensor frames (<see cref="TensorFrames"/>). Akka.Cluster still carries membership, failure
+/// detection and every control message. A worker proves it is the run's with the token the job description
+/// carried over Akka, and names its node; gradients are read straight into the server's pooled buffers and
+/// handed to the coordinator as if they had come by message, so the same rules accept or refuse them.
+/// </summary>
+public sealed class DataChannel : IDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly ChannelModel _model;
+    private readonly GradientPool _pool;
+    private readonly ConcurrentDictionary<Address, Connection> _workers = new();
+    private volatile IActorRef? _coordinator;
+
+    public DataChannel(string host, ChannelModel model, GradientPool pool)
+    {
+        (_model, _pool) = (model, pool);
+        Token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        _listener = new TcpListener(IPAddress.Parse(host), 0);
+        _listener.Start();
+        Endpoint = $"{host}:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+        new Thread(Accept) { IsBackground = true, Name = "data channel listener" }.Start();
+    }
+
+    /// <summary>Where workers connect: host:port.</summary>
+    public string Endpoint { get; }
+
+    /// <summary>The run's secret: known only to nodes that were sent the job.</summary>
+    public string Token { get; }
+
+    /// <summary>Bytes of tensors moved, both ways.</summary>
+    public long BytesMoved => Interlocked.Read(ref _bytes);
+    private long _bytes;
+
+    /// <summary>Where gradients go: the run's coordinator, or nowhere between runs.</summary>
+    public void SetCoordinator(IActorRef? coordinator) => _coordinator = coordinator;
+
+    public bool Connected(Address node) => _workers.TryGetValue(node, out var c) && c.Open;
+
+    /// <summary>
+    /// Sends the update to a worker node; false when it has no open connection (the caller sends by Akka
+    /// instead). Written straight from the server's buffers of that version, which stay as they are until two
+    /// versions later: by then a worker that has not read it all has been lost, and whatever it computes with
+    /// it is stale and refused by version.
+    /// </summary>
+    public bool Send(Address node, ParameterUpdate update)
+    {
+        if (!_workers.TryGetValue(node, out var connection) || !connection.Open) return false;
+        connection.Send(s => Interlocked.Add(ref _bytes, TensorFrames.WriteUpdate(s, update)));
+        return true;
+    }
+
+    private void Accept()
+    {
+        while (true)
+        {
+            Socket socket;
+            try { socket = _listener.AcceptSocket(); }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException) { return; }
+            var peer = socket.RemoteEndPoint?.ToString() ?? "?";
+            Address? node = null;
+            Connection? connection = null;
+            connection = new Connection(socket, reason =>
+            {
+                if (node is not null) _workers.TryRemove(KeyValuePair.Create(node, connection!));
+                if (reason != "closed here") Console.Error.WriteLine($"dbp: data channel from {node?.ToString() ?? peer}: {reason}");
+            });
+            connection.ReadTimeout = TimeSpan.FromSeconds(10);
+            connection.Start("dbp-data", stream =>
+            {
+                node = Hello(stream);
+                connection.ReadTimeout = TimeSpan.Zero;
+                if (_workers.TryRemove(node, out var old)) old.Dispose(); // a node that reconnects replaces its old connection
+                _workers[node] = connection!;
+                Gradients(stream, node);
+            });
+        }
+    }
+
+    /// <summary>A worker's first frame: the run's token and its node, or the connection is refused.</summary>
+    private Address Hello(Stream stream)
+    {
+        if (TensorFrames.ReadHeader(stream) is not (TensorFrames.Hello, var header)) throw new ChannelException("the first frame must be a hello");
+        var (token, name) = TensorFrames.ParseHello(header);
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(token), Encoding.ASCII.GetBytes(Token)))
+            throw new ChannelException("a wrong token: not a worker of this run");
+        try { return Address.Parse(name); }
+        catch (Exception e) when (e is UriFormatException or ArgumentException) { throw new ChannelException($"'{name}' is not a node address"); }
+    }
+
+    /// <summary>Gradients, each checked against the model before its data is read into the server's pooled buffers.</summary>
+    private void Gradients(Stream stream, Address node)
+    {
+        long tensorBytes = _model.Sizes.Sum() * (long)sizeof(float);
+        while (TensorFrames.ReadHeader(stream) is var (kind, frame))
+        {
+            if (kind != TensorFrames.Gradient) throw new ChannelException($"a worker sent a frame of kind {kind}");
+            var buffers = _pool.Rent();
+            var gradient = TensorFrames.ReadGradient(stream, frame, _model, buffers);
+            Interlocked.Add(ref _bytes, frame.Length + tensorBytes);
+            if (_coordinator is { } coordinator) coordinator.Tell(new Coordinator.RemoteGradient(node, gradient));
+            else _pool.Return(buffers);
+        }
+    }
+
+    public void Dispose()
+    {
+        _listener.Stop();
+        foreach (var c in _workers.Values) c.Dispose();
+    }
+}

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.TestKit.Xunit2;
+using DistributedBackprop.Actors;
+using DistributedBackprop.Actors.DataPath;
+using DistributedBackprop.Core;
+using DistributedBackprop.Nn;
+using DistributedBackprop.Training;
+
+namespace DistributedBackprop.Actors.Tests;
+
+/// <summary>The data channel on 127.0.0.1: frames, a link from a worker node, and what it refuses.</summary>
+public class DataPathTests() : TestKit(ActorSystems.Local())
+{
+    private static readonly Objective Model = new(Sequential.Mlp(3, [4], 2, "relu"), LossKind.CrossEntropy);
+    private static readonly ChannelModel Shapes = ChannelModel.Of(Model);
+    private static readonly Address Node = Address.Parse("akka.tcp://dbp@127.0.0.1:4100");
+
+    private static NamedTensor[] Tensors(float seed) => [.. Model.Model.Parameters.Select((p, i) =>
+        new NamedTensor(p.Name, Tensor<float>.FromArray(Enumerable.Range(0, Core.Shapes.Size(p.Shape)).Select(k => seed * (k + 1) - i / 3f).ToArray(), p.Shape)))];
+
+    private static string Bits(NamedTensor[] ts) => string.Join(";", ts.Select(t => t.Name + ":" + string.Join(",", t.Value.ToArray().Select(BitConverter.SingleToInt32Bits))));
+
+    [Fact]
+    public void A_gradient_and_an_update_cross_as_frames_with_every_id_and_bit()
+    {
+        var g = new GradientShard(7, 3, 2, 2, 9, 1.25, Tensors(0.5f));
+        var stream = new MemoryStream();
+        TensorFrames.WriteGradient(stream, g);
+        TensorFrames.WriteUpdate(stream, new ParameterUpdate(8, Tensors(-2f)));
+        stream.Position = 0;
+
+        var (kind, header) = TensorFrames.ReadHeader(stream)!.Value;
+        Assert.Equal(TensorFrames.Gradient, kind);
+        var back = TensorFrames.ReadGradient(stream, header, Shapes, [.. Shapes.Sizes.Select(n => new float[n])]);
+        Assert.Equal((7L, 3L, 2, 2, 9, 1.25), (back.Version, back.Step, back.Shard, back.Shards, back.Count, back.LossSum));
+        Assert.Equal(Bits(g.Gradients), Bits(back.Gradients));
+
+        (kind, header) = TensorFrames.ReadHeader(stream)!.Value;
+        Assert.Equal(TensorFrames.Update, kind);
+        var update = TensorFrames.ReadUpdate(stream, header, Shapes, [.. Shapes.Sizes.Select(n => new float[n])]);
+        Assert.Equal(8, update.Version);
+        Assert.Equal(Bits(Tensors(-2f)), Bits(update.Parameters));
+        Assert.Null(TensorFrames.ReadHeader(stream)); // the end, between frames
+    }
+
+    [Fact]
+    public void A_frame_for_another_model_or_cut_short_or_of_junk_is_refused_before_its_data_is_read()
+    {
+        var other = new Objective(Sequential.Mlp(3, [5], 2, "relu"), LossKind.CrossEntropy);
+        var frame = new MemoryStream();
+        TensorFrames.WriteGradient(frame, new GradientShard(1, 1, 0, 1, 1, 0, ChannelModel.Of(other) is var m
+            ? [.. m.Names.Select((n, i) => new NamedTensor(n, Tensor<float>.Zeros(m.Shapes[i])))] : []));
+        var bytes = frame.ToArray();
+        var s = new MemoryStream(bytes);
+        var (_, header) = TensorFrames.ReadHeader(s)!.Value;
+        Assert.Contains("0.weight is not of shape [4, 3]", Assert.Throws<ChannelException>(() => TensorFrames.ReadGradient(s, header, Shapes, [])).Message);
+
+        for (int n = 1; n < 40; n++) // a header cut anywhere
+        {
+            var cut = new MemoryStream(bytes[..n]);
+            Assert.ThrowsAny<Exception>(() => { var h = TensorFrames.ReadHeader(cut); if (h is { } x) TensorFrames.ReadGradient(cut, x.Header, ChannelModel.Of(other), [.. ChannelModel.Of(other).Sizes.Select(k => new float[k])]); });
+        }
+        var rng = new Rng(5);
+        int refused = 0;
+        for (int i = 0; i < 500; i++)
+        {
+            var junk = new byte[rng.NextInt(64) + 5];
+            for (int j = 0; j < junk.Length; j++) junk[j] = (byte)rng.NextInt(256);
+            junk[0] = TensorFrames.Gradient;
+            try
+            {
+                var js = new MemoryStream(junk);
+                if (TensorFrames.ReadHeader(js) is { } h) TensorFrames.ReadGradient(js, h.Header, Shapes, [.. Shapes.Sizes.Select(k => new float[k])]);
+            }
+            catch (Exception e) when (e is ChannelException or EndOfStreamException) { refused++; }
+        }
+        Assert.Equal(500, refused);
+        Assert.Throws<ChannelException>(() => TensorFrames.ReadHeader(new MemoryStream([9, 1, 0, 0, 0, 0])));
+        Assert.Throws<ChannelException>(() => TensorFrames.ReadHeader(new MemoryStream([2, 0xFF, 0xFF, 0xFF, 0x7F])));
+    }
+
+    [Fact]
+    public void A_worker_node_link_carries_gradients_in_and_updates_out_with_the_same_bits()
+    {
+        using var channel = new DataChannel("127.0.0.1", Shapes, GradientPool.For(Model));
+        var coordinator = CreateTestProbe();
+        var worker = CreateTestProbe();
+        channel.SetCoordinator(coordinator);
+        var pool = GradientPool.For(Model);
+        using var link = DataLink.Connect(channel.Endpoint, channel.Token, Node, Shapes, pool, worker);
+
+        var tensors = Tensors(0.25f);
+        link.Send(new GradientShard(4, 2, 0, 2, 8, 3.5, tensors)); // its buffers go to the pool once written
+        var arrived = coordinator.ExpectMsg<Coordinator.RemoteGradient>(TimeSpan.FromSeconds(10));
+        Assert.Equal(Node, arrived.Node);
+        Assert.Equal((4L, 2L, 0, 2, 8, 3.5), (arrived.Gradient.Version, arrived.Gradient.Step, arrived.Gradient.Shard, arrived.Gradient.Shards, arrived.Gradient.Count, arrived.Gradient.LossSum));
+        Assert.Equal(Bits(tensors), Bits(arrived.Gradient.Gradients));
+
+        AwaitCondition(() => channel.Connected(Node), TimeSpan.FromSeconds(10));
+        var update = new ParameterUpdate(5, Tensors(3f));
+        Assert.True(channel.Send(Node, update));
+        var received = worker.ExpectMsg<ParameterUpdate>(TimeSpan.FromSeconds(10));
+        Assert.Equal(5, received.Version);
+        Assert.Equal(Bits(update.Parameters), Bits(received.Parameters));
+        Assert.True(channel.BytesMoved >= 2 * Shapes.Sizes.Sum() * sizeof(float));
+        Assert.False(channel.Send(Address.Parse("akka.tcp://dbp@127.0.0.1:4999"), update)); // a node with no link: by Akka instead
+    }
+
+    [Fact]
+    public void A_connection_without_the_runs_token_or_with_junk_gets_nothing_in()
+    {
+        using var channel = new DataChannel("127.0.0.1", Shapes, GradientPool.For(Model));
+        var coordinator = CreateTestProbe();
+        channel.SetCoordinator(coordinator);
+        using (var rogue = DataLink.Connect(channel.Endpoint, "not-the-token", Node, Shapes, GradientPool.For(Model), CreateTestProbe()))
+        {
+            rogue.Send(new GradientShard(0, 0, 0, 1, 1, 0, Tensors(1f)));
+            AwaitCondition(() => !rogue.Open, TimeSpan.FromSeconds(10)); // the channel hangs up
+        }
+        var port = int.Parse(channel.Endpoint.Split(':')[1]);
+        using (var raw = new TcpClient())
+        {
+            raw.Connect(IPAddress.Loopback, port);
+            raw.GetStream().Write(new byte[] { 2, 5, 0, 0, 0, 1, 2, 3, 4, 5 }); // a gradient before any hello
+            raw.GetStream().ReadTimeout = 10_000;
+            Assert.Equal(0, raw.GetStream().Read(new byte[1])); // closed
+        }
+        coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.False(channel.Connected(Node));
+    }
+}
