@@ -16,7 +16,7 @@ namespace DistributedBackprop.Cli.Bench;
 /// </summary>
 public static class BenchCommand
 {
-    private sealed record Row(string Task, string Unit, List<double> Ours, List<double> Peer, bool HigherIsBetter)
+    private sealed record Row(string Task, string Unit, List<double> Ours, List<double> Peer, bool HigherIsBetter, string PeerName = "PyTorch")
     {
         public double? Ratio => Peer.Count == 0 ? null : HigherIsBetter ? Median(Ours) / Median(Peer) : Median(Peer) / Median(Ours);
     }
@@ -29,7 +29,7 @@ public static class BenchCommand
         var peers = new Option<string?>("--peers") { Description = "folder of the PyTorch peers (default: ../shared/peers, found upwards)" };
         var python = new Option<string>("--python") { Description = "the interpreter that has PyTorch", DefaultValueFactory = _ => "/usr/bin/python3" };
         var noPeers = new Option<bool>("--no-peers") { Description = "measure our side only" };
-        var distributed = new Option<bool>("--distributed") { Description = "also Fashion-MNIST at batch 256 with 1, 2 and 4 worker actors" };
+        var distributed = new Option<bool>("--distributed") { Description = "also Fashion-MNIST at batch 256: the plain loop, 1, 2 and 4 worker actors, PyTorch at every core, and clusters of 2 and 3 worker nodes on this machine" };
         var json = new Option<bool>("--json") { Description = "one JSON line per measurement" };
         var command = new Command("bench", "Speed against the PyTorch peers, run in the same sitting: regression steps/s, Fashion-MNIST samples/s, matrix-product GFLOPS")
         {
@@ -84,12 +84,49 @@ public static class BenchCommand
         }
         var rows = new List<Row> { regression, fashion, fashionOneThread };
         if (fashionPeerThreads.Peer.Count > 0) rows.Add(fashionPeerThreads);
-        if (distributed)
-            foreach (int w in new[] { 1, 2, 4 })
-                rows.Add(new Row($"Fashion-MNIST batch 256, {w} worker actor(s)", "samples/s",
-                    Enumerable.Range(0, rounds).Select(_ => MeasureFashion(train, test, 256, 128, w)).ToList(), [], true));
+        if (distributed) rows.AddRange(Distributed(rounds, dataFolder, train, test, peer, Say));
         foreach (var (shape, threads, gflops) in Gemm(cores)) rows.Add(new Row($"sgemm {shape}, {threads} thread(s)", "GFLOPS", [gflops], [], true));
         Report(rows, json);
+    }
+
+    /// <summary>
+    /// Fashion-MNIST at batch 256 with the default micro-shard (four a step), the same param_hash everywhere:
+    /// the plain loop, worker actors in this process, PyTorch on every core, and clusters on this machine
+    /// (their second epoch: each node is a new process), alternating in every round.
+    /// </summary>
+    private static IEnumerable<Row> Distributed(int rounds, string dataFolder, Dataset train, Dataset test, Peers? peer, Action<string> say)
+    {
+        int cores = Environment.ProcessorCount;
+        var (plain, one, two, four, torch) = (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        var (twoNodes, threeNodes) = (new List<ClusterRun.Result>(), new List<ClusterRun.Result>());
+        string[] training = ["fashion-mnist", "--batch", "256", "--epochs", "2", "--json", "--data", dataFolder];
+        for (int round = 1; round <= rounds; round++)
+        {
+            say($"distributed round {round} of {rounds}");
+            plain.Add(MeasureFashion(train, test, 256, 64, workers: 0));
+            two.Add(MeasureFashion(train, test, 256, 64, workers: 2));
+            if (peer is not null) torch.Add(peer.Fashion(dataFolder, 256, cores, epochs: 2).GetProperty("samples_per_s").GetDouble());
+            twoNodes.Add(ClusterRun.Train(2, training, []));
+            one.Add(MeasureFashion(train, test, 256, 64, workers: 1));
+            four.Add(MeasureFashion(train, test, 256, 64, workers: 4));
+            threeNodes.Add(ClusterRun.Train(3, training, []));
+        }
+        var rows = new List<Row>
+        {
+            new("Fashion-MNIST batch 256, the plain loop", "samples/s", plain, torch, true, $"PyTorch at {cores} threads"),
+            new("  2 worker actors", "samples/s", two, plain, true, "the plain loop"),
+            new("  2 worker actors", "samples/s", two, torch, true, $"PyTorch at {cores} threads"),
+            new("  1 worker actor", "samples/s", one, [], true),
+            new("  4 worker actors", "samples/s", four, [], true),
+            new("  a server node and 2 worker nodes", "samples/s", [.. twoNodes.Select(r => r.SamplesPerSecond)], two, true, "2 worker actors"),
+            new("  a server node and 3 worker nodes", "samples/s", [.. threeNodes.Select(r => r.SamplesPerSecond)], two, true, "2 worker actors"),
+            new("  tensors moved a step, 2 worker nodes", "MB/step", [.. twoNodes.Select(r => r.MegabytesMoved / (2.0 * Math.Ceiling(train.Count / 256.0)))], [], false),
+            new("  data-path CPU per MB, server node", "ms/MB", [.. twoNodes.Concat(threeNodes).Select(r => r.ServerCpuPerMb)], [], false),
+            new("  data-path CPU per MB, worker node", "ms/MB", [.. twoNodes.Concat(threeNodes).Select(r => r.WorkerCpuPerMb)], [], false),
+        };
+        var hashes = twoNodes.Concat(threeNodes).Select(r => r.ParamHash).Distinct().ToList();
+        if (hashes.Count != 1) throw new IOException($"the clusters ended with {hashes.Count} different param_hash values");
+        return rows;
     }
 
     private static double MeasureRegression(long steps)
@@ -145,13 +182,13 @@ public static class BenchCommand
         {
             if (json)
             {
-                var line = new Dictionary<string, object> { ["task"] = row.Task, ["unit"] = row.Unit, ["ours"] = Math.Round(Median(row.Ours), 2) };
-                if (row.Peer.Count > 0) { line["pytorch"] = Math.Round(Median(row.Peer), 2); line["ratio"] = Math.Round(row.Ratio!.Value, 2); }
+                var line = new Dictionary<string, object> { ["task"] = row.Task.Trim(), ["unit"] = row.Unit, ["ours"] = Math.Round(Median(row.Ours), 2) };
+                if (row.Peer.Count > 0) { line["against"] = row.PeerName; line["theirs"] = Math.Round(Median(row.Peer), 2); line["ratio"] = Math.Round(row.Ratio!.Value, 2); }
                 Console.WriteLine(JsonSerializer.Serialize(line));
             }
             else
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{row.Task,-48} {Median(row.Ours),10:F1} {row.Unit,-9} {(row.Peer.Count > 0 ? $"PyTorch {Median(row.Peer),10:F1}  ours/PyTorch speed {row.Ratio:F2}x" : "")}"));
+                    $"{row.Task,-48} {Median(row.Ours),10:F1} {row.Unit,-9} {(row.Peer.Count > 0 ? $"{row.PeerName} {Median(row.Peer),10:F1}  ours/theirs speed {row.Ratio:F2}x" : "")}"));
         }
     }
 

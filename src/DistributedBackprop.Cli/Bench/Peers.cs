@@ -27,8 +27,9 @@ public sealed class Peers(string folder, string python)
     public JsonElement Regression(long steps, int seed) =>
         LastJson(Run([Path.Combine(folder, "seed_train.py"), "--threads", "1", "--steps", steps.ToString(), "--seed", seed.ToString()], TimeSpan.FromMinutes(10)));
 
-    public JsonElement Fashion(string data, int batch, int threads = 1) =>
-        LastJson(Run([Path.Combine(folder, "fmnist.py"), "--threads", threads.ToString(), "--epochs", "1", "--batch", batch.ToString(), "--data", data.TrimEnd('/') + "/"], TimeSpan.FromMinutes(10)));
+    /// <summary>The last epoch's line of a Fashion-MNIST run.</summary>
+    public JsonElement Fashion(string data, int batch, int threads = 1, int epochs = 1) =>
+        LastJson(Run([Path.Combine(folder, "fmnist.py"), "--threads", threads.ToString(), "--epochs", epochs.ToString(), "--batch", batch.ToString(), "--data", data.TrimEnd('/') + "/"], TimeSpan.FromMinutes(10)));
 
     private static JsonElement LastJson((int ExitCode, string Out, string Err) r) => r.ExitCode == 0
         ? JsonDocument.Parse(r.Out.TrimEnd().Split('\n')[^1]).RootElement
