@@ -25,6 +25,10 @@ public class ClusterTrainingTests
         foreach (var w in workers) Assert.True(w.WaitForExit(TimeSpan.FromSeconds(60)) == 0, w.Err);
         Assert.Equal(2, server.LastJson().GetProperty("workers").GetInt32());
         Assert.Equal(InProcessHash(nodes, Regression), server.LastJsonHash());
+        // The tensors went by the data channel: 400 steps of two 388-byte gradients in, at the least.
+        var moved = System.Text.RegularExpressions.Regex.Match(server.Err, @"data channel: ([\d.]+) MB of tensors");
+        Assert.True(moved.Success, server.Err);
+        Assert.InRange(double.Parse(moved.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0.3, 100);
     }
 
     [Fact]

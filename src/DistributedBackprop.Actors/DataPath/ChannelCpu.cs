@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace DistributedBackprop.Actors.DataPath;
 
 /// <summary>
@@ -46,7 +48,7 @@ public static class ChannelCpu
     {
         double mb = bytes / 1e6;
         return Used() is { } cpu && mb > 0
-            ? $"data channel: {mb:F0} MB of tensors, {cpu.TotalMilliseconds:F0} ms of CPU in its threads ({cpu.TotalMilliseconds / mb:F2} ms per MB)"
-            : $"data channel: {mb:F0} MB of tensors";
+            ? string.Create(CultureInfo.InvariantCulture, $"data channel: {mb:F1} MB of tensors, {cpu.TotalMilliseconds:F0} ms of CPU in its threads ({cpu.TotalMilliseconds / mb:F2} ms per MB)")
+            : string.Create(CultureInfo.InvariantCulture, $"data channel: {mb:F1} MB of tensors");
     }
 }

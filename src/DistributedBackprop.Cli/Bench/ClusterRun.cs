@@ -66,11 +66,11 @@ public static partial class ClusterRun
         return (p, err, output);
     }
 
-    [GeneratedRegex(@"data channel: (\d+) MB of tensors, \d+ ms of CPU in its threads \(([\d.]+) ms per MB\)")]
+    [GeneratedRegex(@"data channel: ([\d.]+) MB of tensors, \d+ ms of CPU in its threads \(([\d.]+) ms per MB\)")]
     private static partial Regex ChannelLine();
 
     /// <summary>The node's own account of its data channel (the last such line it wrote), or NaN where it wrote none.</summary>
-    private static (double Mb, double CpuPerMb) Channel(string stderr) =>
+    public static (double Mb, double CpuPerMb) Channel(string stderr) =>
         ChannelLine().Matches(stderr) is { Count: > 0 } m
             ? (double.Parse(m[^1].Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(m[^1].Groups[2].Value, CultureInfo.InvariantCulture))
             : (double.NaN, double.NaN);
