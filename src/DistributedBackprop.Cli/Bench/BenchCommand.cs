@@ -24,14 +24,14 @@ public static class BenchCommand
     public static Command Create()
     {
         var rounds = new Option<int>("--rounds") { Description = "alternating rounds of ours and the peers; medians are reported", DefaultValueFactory = _ => 3 };
-        var steps = new Option<long>("--steps") { Description = "regression steps a round", DefaultValueFactory = _ => 2000 };
+        var steps = new Option<long>("--steps") { Description = "regression steps a round (the notebook's 6000)", DefaultValueFactory = _ => 6000 };
         var data = new Option<string>("--data") { Description = "Fashion-MNIST folder", DefaultValueFactory = _ => FashionMnist.DefaultFolder };
         var peers = new Option<string?>("--peers") { Description = "folder of the PyTorch peers (default: ../shared/peers, found upwards)" };
         var python = new Option<string>("--python") { Description = "the interpreter that has PyTorch", DefaultValueFactory = _ => "/usr/bin/python3" };
         var noPeers = new Option<bool>("--no-peers") { Description = "measure our side only" };
         var distributed = new Option<bool>("--distributed") { Description = "also Fashion-MNIST at batch 256: the plain loop, 1, 2 and 4 worker actors, PyTorch at every core, and clusters of 2 and 3 worker nodes on this machine" };
         var json = new Option<bool>("--json") { Description = "one JSON line per measurement" };
-        var command = new Command("bench", "Speed against the PyTorch peers, run in the same sitting: regression steps/s, Fashion-MNIST samples/s, matrix-product GFLOPS")
+        var command = new Command("bench", "Speed against the PyTorch and TorchSharp peers, alternating in the same sitting, every side a whole process: regression µs/step, Fashion-MNIST samples/s, matrix-product GFLOPS")
         {
             rounds, steps, data, peers, python, noPeers, distributed, json,
         };
@@ -55,77 +55,121 @@ public static class BenchCommand
     private static void Run(int rounds, long steps, string dataFolder, Peers? peer, bool distributed, bool json)
     {
         void Say(string line) { if (!json) Console.Error.WriteLine(line); }
-        Say($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, BLAS {Blas.Provider}, load {Load()}");
-        var regression = new Row("regression step (1-32-32-1 tanh, 200 points)", "µs/step", [], [], HigherIsBetter: false);
-        // Ours on every core (the default) and on one, against PyTorch at one thread (its fastest here) and at every core.
         int cores = Environment.ProcessorCount;
-        var fashion = new Row("Fashion-MNIST 784-256-10, batch 64", "samples/s", [], [], HigherIsBetter: true);
-        var fashionOneThread = new Row("  the same, ours at 1 thread", "samples/s", [], [], HigherIsBetter: true);
-        var fashionPeerThreads = new Row($"  the same, PyTorch at {cores} threads", "samples/s", [], [], HigherIsBetter: true);
-        var (train, test) = FashionMnist.Load(dataFolder);
-        MeasureRegression(200); // warm up the JIT
+        bool torchSharp = peer?.TorchSharpBuilt == true;
+        Say($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {cores} cores, BLAS {Blas.Provider}, load {Load()}" +
+            (peer is null ? "" : torchSharp ? ", PyTorch and TorchSharp peers" : ", PyTorch peers (TorchSharp's not built: ../shared/peers/torchsharp/run.sh builds it)"));
+        var limit = TimeSpan.FromMinutes(10);
+        int[] threadCounts = cores > 1 ? [1, cores] : [1];
+        // Everything that a user waits for is measured as a whole process, ours like the peers'; Fashion-MNIST
+        // by its second epoch (the peers' first is slower, ours compiles in it). Each round runs every side once.
+        var wholeRegression = new List<double>();
+        var steadyRegression = new List<double>();
+        var torchRegression = threadCounts.ToDictionary(t => t, _ => new List<double>());
+        var sharpRegression = new List<double>();
+        int[] batches = [64, 256];
+        string[] variants = ["default", "plain", "one"];
+        var ours = batches.ToDictionary(b => b, _ => variants.ToDictionary(v => v, _ => new List<double>()));
+        var torch = batches.ToDictionary(b => b, _ => threadCounts.ToDictionary(t => t, _ => new List<double>()));
+        var sharp = batches.ToDictionary(b => b, _ => threadCounts.ToDictionary(t => t, _ => new List<double>()));
+        MeasureRegression(200); // compile this process's code once, for the steady-state figure
         for (int round = 1; round <= rounds; round++)
         {
             Say($"round {round} of {rounds}");
-            regression.Ours.Add(MeasureRegression(steps));
-            if (peer is not null) regression.Peer.Add(peer.Regression(steps, 0).GetProperty("us_per_step").GetDouble());
-            fashion.Ours.Add(MeasureFashion(train, test, 64, 64, workers: 0));
-            fashionOneThread.Ours.Add(MeasureFashion(train, test, 64, 64, workers: 0, threads: 1));
+            wholeRegression.Add(Self.LastJson(["train", "regression", "--json", "--steps", $"{steps}"], limit).GetProperty("us_per_step").GetDouble());
+            steadyRegression.Add(MeasureRegression(steps));
             if (peer is not null)
+                foreach (int t in threadCounts) torchRegression[t].Add(peer.Regression(steps, t).GetProperty("us_per_step").GetDouble());
+            if (torchSharp) sharpRegression.Add(peer!.TorchSharpRegression(steps).GetProperty("us_per_step").GetDouble());
+            foreach (int b in batches)
             {
-                fashion.Peer.Add(peer.Fashion(dataFolder, 64).GetProperty("samples_per_s").GetDouble());
-                fashionOneThread.Peer.Add(fashion.Peer[^1]);
-                if (cores > 1)
+                string[] fashion = ["train", "fashion-mnist", "--batch", $"{b}", "--epochs", "2", "--json", "--data", dataFolder];
+                ours[b]["default"].Add(Self.LastJson(fashion, limit).GetProperty("samples_per_s").GetDouble());
+                ours[b]["plain"].Add(Self.LastJson([.. fashion, "--workers", "0"], limit).GetProperty("samples_per_s").GetDouble());
+                ours[b]["one"].Add(Self.LastJson([.. fashion, "--workers", "0", "--threads", "1"], limit).GetProperty("samples_per_s").GetDouble());
+                if (peer is null) continue;
+                foreach (int t in threadCounts)
                 {
-                    fashionPeerThreads.Ours.Add(fashion.Ours[^1]);
-                    fashionPeerThreads.Peer.Add(peer.Fashion(dataFolder, 64, cores).GetProperty("samples_per_s").GetDouble());
+                    torch[b][t].Add(peer.Fashion(dataFolder, b, t, epochs: 2).GetProperty("samples_per_s").GetDouble());
+                    if (torchSharp) sharp[b][t].Add(peer.TorchSharpFashion(dataFolder, b, t, epochs: 2).GetProperty("samples_per_s").GetDouble());
                 }
             }
         }
-        var rows = new List<Row> { regression, fashion, fashionOneThread };
-        if (fashionPeerThreads.Peer.Count > 0) rows.Add(fashionPeerThreads);
-        if (distributed) rows.AddRange(Distributed(rounds, dataFolder, train, test, peer, Say));
+        var rows = new List<Row>();
+        const string regression = "notebook regression (1-32-32-1 tanh, 200 points)";
+        rows.Add(new Row($"{regression}, whole run", "µs/step", wholeRegression, torchRegression[1], false, "PyTorch at 1 thread"));
+        if (cores > 1) rows.Add(new Row("  the same", "µs/step", wholeRegression, torchRegression[cores], false, $"PyTorch at {cores} threads"));
+        if (torchSharp) rows.Add(new Row("  the same", "µs/step", wholeRegression, sharpRegression, false, "TorchSharp at 1 thread"));
+        rows.Add(new Row($"  steady state (after the plan is built)", "µs/step", steadyRegression, torchRegression[1], false, "PyTorch at 1 thread"));
+        foreach (int b in batches)
+        {
+            var (bestTorch, torchThreads) = Best(torch[b]);
+            var (bestSharp, sharpThreads) = Best(sharp[b]);
+            rows.Add(new Row($"Fashion-MNIST 784-256-10, batch {b}, default engine", "samples/s", ours[b]["default"], bestTorch, true, $"PyTorch's best ({torchThreads} thr.)"));
+            if (torchSharp) rows.Add(new Row("  the same", "samples/s", ours[b]["default"], bestSharp, true, $"TorchSharp's best ({sharpThreads} thr.)"));
+            rows.Add(new Row("  --workers 0 (the plain loop)", "samples/s", ours[b]["plain"], bestTorch, true, $"PyTorch's best ({torchThreads} thr.)"));
+            if (torchSharp) rows.Add(new Row("  the same", "samples/s", ours[b]["plain"], bestSharp, true, $"TorchSharp's best ({sharpThreads} thr.)"));
+            rows.Add(new Row("  one thread each", "samples/s", ours[b]["one"], torch[b][1], true, "PyTorch at 1 thread"));
+            if (torchSharp) rows.Add(new Row("  the same", "samples/s", ours[b]["one"], sharp[b][1], true, "TorchSharp at 1 thread"));
+        }
+        // The peers' usual figures here (../shared/peers/README.md): far below them, the machine was busy.
+        foreach (var (what, figures, usual, higher) in new (string, List<double>, double, bool)[]
+        {
+            ("PyTorch's regression at 1 thread", torchRegression[1], 170, false),
+            ("PyTorch's batch 64 at 1 thread", torch[64][1], 75_000, true), ("PyTorch's batch 256 at 1 thread", torch[256][1], 97_000, true),
+        })
+            if (figures.Count > 0 && (higher ? Median(figures) < 0.7 * usual : Median(figures) > usual / 0.7))
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"dbp: a noisy sitting: {what} ran at {Median(figures):F1}, its usual figure is {usual}: measure again"));
+        if (distributed) rows.AddRange(Distributed(rounds, dataFolder, peer, Say));
         foreach (var (shape, threads, gflops) in Gemm(cores)) rows.Add(new Row($"sgemm {shape}, {threads} thread(s)", "GFLOPS", [gflops], [], true));
         Report(rows, json);
+        Say($"load at the end {Load()}");
     }
+
+    /// <summary>The thread count whose median is highest, and its figures (empty where the peer did not run).</summary>
+    private static (List<double> Figures, int Threads) Best(Dictionary<int, List<double>> byThreads) =>
+        byThreads.Where(kv => kv.Value.Count > 0).OrderByDescending(kv => Median(kv.Value)).Select(kv => (kv.Value, kv.Key)).FirstOrDefault(([], 0));
 
     /// <summary>
     /// Fashion-MNIST at batch 256 with the default micro-shard (four a step), the same param_hash everywhere:
     /// the plain loop, worker actors in this process, PyTorch on every core, and clusters on this machine
     /// (their second epoch: each node is a new process), alternating in every round.
     /// </summary>
-    private static IEnumerable<Row> Distributed(int rounds, string dataFolder, Dataset train, Dataset test, Peers? peer, Action<string> say)
+    private static IEnumerable<Row> Distributed(int rounds, string dataFolder, Peers? peer, Action<string> say)
     {
         int cores = Environment.ProcessorCount;
+        var limit = TimeSpan.FromMinutes(10);
         var (plain, one, two, four, torch) = (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
         var (twoNodes, threeNodes) = (new List<ClusterRun.Result>(), new List<ClusterRun.Result>());
         string[] training = ["fashion-mnist", "--batch", "256", "--epochs", "2", "--json", "--data", dataFolder];
+        double Workers(int n) => Self.LastJson(["train", .. training, "--workers", $"{n}"], limit).GetProperty("samples_per_s").GetDouble();
+        var hashes = new HashSet<string>();
         for (int round = 1; round <= rounds; round++)
         {
             say($"distributed round {round} of {rounds}");
-            plain.Add(MeasureFashion(train, test, 256, 64, workers: 0));
-            two.Add(MeasureFashion(train, test, 256, 64, workers: 2));
+            plain.Add(Workers(0));
+            two.Add(Workers(2));
             if (peer is not null) torch.Add(peer.Fashion(dataFolder, 256, cores, epochs: 2).GetProperty("samples_per_s").GetDouble());
             twoNodes.Add(ClusterRun.Train(2, training, []));
-            one.Add(MeasureFashion(train, test, 256, 64, workers: 1));
-            four.Add(MeasureFashion(train, test, 256, 64, workers: 4));
+            one.Add(Workers(1));
+            four.Add(Workers(4));
             threeNodes.Add(ClusterRun.Train(3, training, []));
         }
+        int stepsRun = 2 * (int)Math.Ceiling(60000 / 256.0);
         var rows = new List<Row>
         {
-            new("Fashion-MNIST batch 256, the plain loop", "samples/s", plain, torch, true, $"PyTorch at {cores} threads"),
-            new("  2 worker actors", "samples/s", two, plain, true, "the plain loop"),
-            new("  2 worker actors", "samples/s", two, torch, true, $"PyTorch at {cores} threads"),
-            new("  1 worker actor", "samples/s", one, [], true),
-            new("  4 worker actors", "samples/s", four, [], true),
+            new("Fashion-MNIST batch 256, 2 worker actors", "samples/s", two, plain, true, "the plain loop"),
+            new("  the same", "samples/s", two, torch, true, $"PyTorch at {cores} threads"),
+            new("  1 worker actor", "samples/s", one, plain, true, "the plain loop"),
+            new("  4 worker actors", "samples/s", four, plain, true, "the plain loop"),
             new("  a server node and 2 worker nodes", "samples/s", [.. twoNodes.Select(r => r.SamplesPerSecond)], two, true, "2 worker actors"),
             new("  a server node and 3 worker nodes", "samples/s", [.. threeNodes.Select(r => r.SamplesPerSecond)], two, true, "2 worker actors"),
-            new("  tensors moved a step, 2 worker nodes", "MB/step", [.. twoNodes.Select(r => r.MegabytesMoved / (2.0 * Math.Ceiling(train.Count / 256.0)))], [], false),
+            new("  tensors moved a step, 2 worker nodes", "MB/step", [.. twoNodes.Select(r => r.MegabytesMoved / stepsRun)], [], false),
+            new("  tensors moved a step, 3 worker nodes", "MB/step", [.. threeNodes.Select(r => r.MegabytesMoved / stepsRun)], [], false),
             new("  data-path CPU per MB, server node", "ms/MB", [.. twoNodes.Concat(threeNodes).Select(r => r.ServerCpuPerMb)], [], false),
             new("  data-path CPU per MB, worker node", "ms/MB", [.. twoNodes.Concat(threeNodes).Select(r => r.WorkerCpuPerMb)], [], false),
         };
-        var hashes = twoNodes.Concat(threeNodes).Select(r => r.ParamHash).Distinct().ToList();
-        if (hashes.Count != 1) throw new IOException($"the clusters ended with {hashes.Count} different param_hash values");
+        if (twoNodes.Concat(threeNodes).Select(r => r.ParamHash).Distinct().Count() != 1) throw new IOException("the clusters ended with different param_hash values");
         return rows;
     }
 
@@ -140,19 +184,6 @@ public static class BenchCommand
         var clock = Stopwatch.StartNew();
         trainer.Run(warm, 1 + steps);
         return clock.Elapsed.TotalMicroseconds / steps;
-    }
-
-    private static double MeasureFashion(Dataset train, Dataset test, int batch, int microShard, int workers, int? threads = null)
-    {
-        var spec = new TrainingJob(TrainingJob.Fashion, [256], "relu", 0, 0, null);
-        var batches = new Batches(train.Count, batch, true, 0);
-        var settings = new TrainingSettings(spec.Objective(), new Sgd(0.1), batches, batches.PerEpoch, microShard, 0);
-        var choice = Engines.InProcess(settings, workers);
-        Engines.UseThreads(choice, threads);
-        using var engine = Engines.Create(choice, settings, train, null);
-        var clock = Stopwatch.StartNew();
-        engine.Run(TrainingState.Start(settings), settings.Steps);
-        return train.Count / clock.Elapsed.TotalSeconds;
     }
 
     /// <summary>
@@ -188,7 +219,7 @@ public static class BenchCommand
             }
             else
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{row.Task,-48} {Median(row.Ours),10:F1} {row.Unit,-9} {(row.Peer.Count > 0 ? $"{row.PeerName} {Median(row.Peer),10:F1}  ours/theirs speed {row.Ratio:F2}x" : "")}"));
+                    $"{row.Task,-58} {Median(row.Ours),10:F1} {row.Unit,-9} {(row.Peer.Count > 0 ? $"{row.PeerName,-26} {Median(row.Peer),10:F1}  ours/theirs speed {row.Ratio:F2}x" : "")}"));
         }
     }
 

@@ -51,19 +51,9 @@ public static partial class ClusterRun
 
     private static (Process Process, StringBuilder Err, StringBuilder Out) Start(string[] args, List<(Process, StringBuilder, StringBuilder)> started)
     {
-        // This very program: under `dotnet dbp.dll`, the host and the dll; as an apphost, itself.
-        var self = Environment.ProcessPath!;
-        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(typeof(ClusterRun).Assembly.Location);
-        foreach (var a in args) info.ArgumentList.Add(a);
-        var p = Process.Start(info)!;
-        var (err, output) = (new StringBuilder(), new StringBuilder());
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (err) err.AppendLine(e.Data); };
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        p.BeginErrorReadLine();
-        p.BeginOutputReadLine();
-        started.Add((p, err, output));
-        return (p, err, output);
+        var run = Self.Start(args);
+        started.Add(run);
+        return run;
     }
 
     [GeneratedRegex(@"data channel: ([\d.]+) MB of tensors, \d+ ms of CPU in its threads \(([\d.]+) ms per MB\)")]

@@ -3,7 +3,10 @@ using System.Text.Json;
 
 namespace DistributedBackprop.Cli.Bench;
 
-/// <summary>The PyTorch peers in ../shared/peers, run with Debian's interpreter, at one thread (their fastest here) unless asked.</summary>
+/// <summary>
+/// The peers in ../shared/peers: PyTorch's scripts run with Debian's interpreter, and the TorchSharp peer where
+/// it has been built (<c>torchsharp/run.sh</c> builds it once; the benchmark never does).
+/// </summary>
 public sealed class Peers(string folder, string python)
 {
     /// <summary>The peers folder: --peers, else DBP_PEERS, else ../shared/peers or shared/peers above the working folder.</summary>
@@ -20,24 +23,38 @@ public sealed class Peers(string folder, string python)
     /// <summary>Whether PyTorch imports: the peers need Debian's python3-torch.</summary>
     public bool Available()
     {
-        try { return Run(["-c", "import torch"], TimeSpan.FromMinutes(1)).ExitCode == 0; }
+        try { return Run(python, ["-c", "import torch"], TimeSpan.FromMinutes(1)).ExitCode == 0; }
         catch (System.ComponentModel.Win32Exception) { return false; }
     }
 
-    public JsonElement Regression(long steps, int seed) =>
-        LastJson(Run([Path.Combine(folder, "seed_train.py"), "--threads", "1", "--steps", steps.ToString(), "--seed", seed.ToString()], TimeSpan.FromMinutes(10)));
+    public JsonElement Regression(long steps, int threads = 1) =>
+        LastJson(Run(python, [Path.Combine(folder, "seed_train.py"), "--threads", threads.ToString(), "--steps", steps.ToString()], TimeSpan.FromMinutes(10)));
 
     /// <summary>The last epoch's line of a Fashion-MNIST run.</summary>
     public JsonElement Fashion(string data, int batch, int threads = 1, int epochs = 1) =>
-        LastJson(Run([Path.Combine(folder, "fmnist.py"), "--threads", threads.ToString(), "--epochs", epochs.ToString(), "--batch", batch.ToString(), "--data", data.TrimEnd('/') + "/"], TimeSpan.FromMinutes(10)));
+        LastJson(Run(python, [Path.Combine(folder, "fmnist.py"), .. FashionFlags(data, batch, threads, epochs)], TimeSpan.FromMinutes(10)));
+
+    private string TorchSharp => Path.Combine(folder, "torchsharp", "run.sh");
+
+    /// <summary>Whether the TorchSharp peer has been built (by its own run.sh).</summary>
+    public bool TorchSharpBuilt => File.Exists(Path.Combine(folder, "torchsharp", "bin", "Release", "net10.0", "linux-x64", "torchsharp-peer"));
+
+    public JsonElement TorchSharpRegression(long steps, int threads = 1) =>
+        LastJson(Run(TorchSharp, ["seed-regression", "--threads", threads.ToString(), "--steps", steps.ToString()], TimeSpan.FromMinutes(10)));
+
+    public JsonElement TorchSharpFashion(string data, int batch, int threads, int epochs) =>
+        LastJson(Run(TorchSharp, ["fashion-mnist", .. FashionFlags(data, batch, threads, epochs)], TimeSpan.FromMinutes(10)));
+
+    private static string[] FashionFlags(string data, int batch, int threads, int epochs) =>
+        ["--threads", threads.ToString(), "--epochs", epochs.ToString(), "--batch", batch.ToString(), "--data", data.TrimEnd('/') + "/"];
 
     private static JsonElement LastJson((int ExitCode, string Out, string Err) r) => r.ExitCode == 0
         ? JsonDocument.Parse(r.Out.TrimEnd().Split('\n')[^1]).RootElement
         : throw new IOException($"a PyTorch peer failed: {r.Err.Trim().Split('\n')[^1]}");
 
-    private (int ExitCode, string Out, string Err) Run(string[] args, TimeSpan limit)
+    private static (int ExitCode, string Out, string Err) Run(string program, string[] args, TimeSpan limit)
     {
-        var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) info.ArgumentList.Add(a);
         using var p = Process.Start(info)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
