@@ -23,12 +23,17 @@ public sealed class DataChannel : IDisposable
     private readonly GradientPool _pool;
     private readonly ConcurrentDictionary<Address, Connection> _workers = new();
     private volatile IActorRef? _coordinator;
+    private const int MaxConnections = 256;
+    private int _open;
 
     public DataChannel(string host, ChannelModel model, GradientPool pool)
     {
         (_model, _pool) = (model, pool);
         Token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        _listener = new TcpListener(IPAddress.Parse(host), 0);
+        // The node's own address, as Akka binds it: an IP, or a name (a pod's, say) that resolves to one.
+        var address = IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host).FirstOrDefault()
+            ?? throw new IOException($"{host} does not resolve to an address for the data channel");
+        _listener = new TcpListener(address, 0);
         _listener.Start();
         Endpoint = $"{host}:{((IPEndPoint)_listener.LocalEndpoint).Port}";
         new Thread(Accept) { IsBackground = true, Name = "data channel listener" }.Start();
@@ -70,10 +75,18 @@ public sealed class DataChannel : IDisposable
             try { socket = _listener.AcceptSocket(); }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException) { return; }
             var peer = socket.RemoteEndPoint?.ToString() ?? "?";
+            if (Interlocked.Increment(ref _open) > MaxConnections)
+            {
+                // Each connection costs two threads: a flood of them is refused, not served.
+                Interlocked.Decrement(ref _open);
+                socket.Dispose();
+                continue;
+            }
             Address? node = null;
             Connection? connection = null;
             connection = new Connection(socket, reason =>
             {
+                Interlocked.Decrement(ref _open);
                 if (node is not null) _workers.TryRemove(KeyValuePair.Create(node, connection!));
                 if (reason != "closed here") Console.Error.WriteLine($"dbp: data channel from {node?.ToString() ?? peer}: {reason}");
             });
