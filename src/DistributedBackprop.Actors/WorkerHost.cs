@@ -71,15 +71,17 @@ public sealed class WorkerHost : ReceiveActor
         Akka.Actor.Props.Create(() => new WorkerHost(failed, ended));
 
     /// <summary>
-    /// On the parameter-server node: tells every Up worker node how the run ended and waits for each to
-    /// acknowledge, asking again a few times (at most <paramref name="limit"/> in all). Returns how many did.
+    /// On the parameter-server node: tells every worker node how the run ended — those up and those still
+    /// joining (a worker rejoining after a pause) — and waits for each to acknowledge, asking again a few
+    /// times (at most <paramref name="limit"/> in all). Returns how many did.
     /// </summary>
     public static int AnnounceRunEnded(ActorSystem system, RunEnded message, TimeSpan limit)
     {
         var cluster = Akka.Cluster.Cluster.Get(system);
         var deadline = DateTime.UtcNow + limit;
         var pending = cluster.State.Members
-            .Where(m => m.HasRole(ActorSystems.WorkerRole) && m.Status == MemberStatus.Up && !cluster.State.Unreachable.Contains(m))
+            .Where(m => m.HasRole(ActorSystems.WorkerRole) && m.Status is MemberStatus.Up or MemberStatus.Joining or MemberStatus.WeaklyUp
+                && !cluster.State.Unreachable.Contains(m))
             .Select(m => m.Address).ToHashSet();
         int acknowledged = 0;
         while (pending.Count > 0 && DateTime.UtcNow < deadline)

@@ -182,8 +182,9 @@ public static class NodeCommand
             }
             Console.Error.WriteLine(incarnation == 0 ? $"dbp: worker {cluster.SelfAddress} joined ({Describe(tls)})" : $"dbp: worker {cluster.SelfAddress} rejoined as a new node");
             var serverGone = new TaskCompletionSource<string>();
-            system.ActorOf(ServerWatch.Props(serverGone));
-            int finished = Task.WaitAny(ended.Task, failed.Task, serverGone.Task, system.WhenTerminated);
+            var cutOff = new TaskCompletionSource();
+            system.ActorOf(ServerWatch.Props(serverGone, cutOff));
+            int finished = Task.WaitAny(ended.Task, failed.Task, serverGone.Task, system.WhenTerminated, cutOff.Task);
             // The server says how the run ended before it leaves; its leaving may still be seen first.
             if (finished == 2) ended.Task.Wait(TimeSpan.FromSeconds(3));
             if (ended.Task.IsCompleted)
@@ -201,7 +202,9 @@ public static class NodeCommand
                 Leave(system);
                 throw new IOException("the parameter server left the cluster without saying how the run ended");
             }
-            // This node was downed: paused or cut off for longer than the failure detector allows.
+            // This node was downed (or quarantined by the server): paused or cut off for longer than the
+            // failure detector allows. This incarnation is finished; a new one joins.
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
             if (incarnation + 1 > MaxRejoins) throw new IOException($"this node was removed from the cluster {MaxRejoins + 1} times; giving up");
             Console.Error.WriteLine($"dbp: worker {cluster.SelfAddress} was removed from the cluster (paused or cut off for too long); rejoining as a new node ({incarnation + 1} of {MaxRejoins})");
         }
