@@ -83,7 +83,7 @@ public static class NodeCommand
     private static bool IsLoopback(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
 
-    /// <summary>The cluster's certificate; or, with --insecure, none, on loopback only and with a warning.</summary>
+    /// <summary>The cluster's certificate; or, with --insecure, none, on loopback only (a warning is printed as the node starts).</summary>
     private static ClusterTls? Tls(bool insecure, string? certificate, string? passwordFile, string host, Address[] seeds)
     {
         if (insecure)
@@ -91,7 +91,6 @@ public static class NodeCommand
             if (certificate is not null) throw new UsageException("--insecure and --tls-cert (or DBP_TLS_CERT) contradict each other: choose one");
             foreach (var name in seeds.Select(s => s.Host!).Prepend(host))
                 if (!IsLoopback(name)) throw new UsageException($"--insecure is for loopback only, and '{name}' is not: give this node the cluster's certificate (--tls-cert)");
-            Console.Error.WriteLine("dbp: WARNING: --insecure: no TLS; any process on this machine can join this cluster, read the model and send it gradients");
             return null;
         }
         if (certificate is null)
@@ -102,6 +101,7 @@ public static class NodeCommand
 
     private static ActorSystem Start(string host, int port, string role, ClusterTls? tls)
     {
+        if (tls is null) Console.Error.WriteLine("dbp: WARNING: --insecure: no TLS; any process on this machine can join this cluster, read the model and send it gradients");
         try { return ActorSystems.CreateCluster(host, port, role, [], tls); }
         catch (Exception e) when (e is not UsageException)
         {
