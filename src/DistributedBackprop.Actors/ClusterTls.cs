@@ -90,6 +90,7 @@ public sealed class ClusterTls
             try { password = File.ReadAllText(passwordFile).TrimEnd('\r', '\n'); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CertificateException($"cannot read the password file {passwordFile}: {e.Message}"); }
         }
+        if (!File.Exists(path)) throw new CertificateException($"cannot read the cluster certificate {path}: there is no such file (make one with dbp cert --out {path})");
         X509Certificate2 certificate;
         try { certificate = X509CertificateLoader.LoadPkcs12FromFile(path, password, X509KeyStorageFlags.EphemeralKeySet); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CertificateException($"cannot read the cluster certificate {path}: {e.Message}"); }

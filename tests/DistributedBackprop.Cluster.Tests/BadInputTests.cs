@@ -87,7 +87,7 @@ public class BadInputTests
             using var nodes = new Nodes();
             int port = Nodes.FreePort();
             var server = nodes.Start("node", "--role", "parameter-server", "--port", port.ToString(), "--min-workers", "1", "--join-timeout", "8",
-                "--", "train", "fashion-mnist", "--data", data, "--epochs", "1", "--json");
+                "--tls-cert", Nodes.Certificate, "--", "train", "fashion-mnist", "--data", data, "--epochs", "1", "--json");
             server.WaitToSay("waiting for");
             Thread.Sleep(1000); // the server has loaded its copy; the worker will find none
             Directory.Delete(data, true);

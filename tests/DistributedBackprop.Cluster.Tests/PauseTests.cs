@@ -26,8 +26,8 @@ public class PauseTests
         Assert.True(kill.WaitForExit(10_000) && kill.ExitCode == 0, $"kill -{name} {pid} failed");
     }
 
-    [Fact]
-    public void A_worker_paused_for_15_s_rejoins_and_the_hash_is_the_undisturbed_one()
+    /// <summary>Trains on a server and 2 workers, pauses the node <paramref name="chosen"/> picks mid-run, and checks the end.</summary>
+    private static Nodes.Node[] PausedRun(Func<Nodes.Node, Nodes.Node[], Nodes.Node> chosen, TimeSpan length)
     {
         using var nodes = new Nodes();
         int port = Nodes.FreePort();
@@ -35,30 +35,24 @@ public class PauseTests
         var workers = new[] { nodes.Worker(port), nodes.Worker(port) };
         server.WaitToPrint("1000,\t");
         Assert.False(server.Process.HasExited, "training ended before the pause");
-        Pause(workers[0].Process, TimeSpan.FromSeconds(15));
+        Pause(chosen(server, workers).Process, length);
         Assert.True(server.WaitForExit() == 0, server.Err);
         Assert.Equal(nodes.InProcessHash([.. Training, "--json"]), server.TableHash());
         foreach (var w in workers) Assert.True(w.WaitForExit(TimeSpan.FromSeconds(90)) == 0, w.Err);
+        return workers;
+    }
+
+    [Fact]
+    public void A_worker_paused_for_15_s_rejoins_and_the_hash_is_the_undisturbed_one()
+    {
+        var workers = PausedRun((_, w) => w[0], TimeSpan.FromSeconds(15));
         Assert.Contains("rejoined as a new node", workers[0].Err);
     }
 
     [Fact]
     public void A_server_paused_for_20_s_keeps_its_cluster_and_the_hash_is_the_undisturbed_one()
     {
-        using var nodes = new Nodes();
-        int port = Nodes.FreePort();
-        var server = nodes.ParameterServer(port, 2, Training);
-        var workers = new[] { nodes.Worker(port), nodes.Worker(port) };
-        server.WaitToPrint("1000,\t");
-        Assert.False(server.Process.HasExited, "training ended before the pause");
-        Pause(server.Process, TimeSpan.FromSeconds(20));
-        Assert.True(server.WaitForExit() == 0, server.Err);
-        Assert.Equal(nodes.InProcessHash([.. Training, "--json"]), server.TableHash());
-        foreach (var w in workers)
-        {
-            Assert.True(w.WaitForExit(TimeSpan.FromSeconds(90)) == 0, w.Err);
-            Assert.Contains("rejoined as a new node", w.Err);
-        }
+        foreach (var w in PausedRun((server, _) => server, TimeSpan.FromSeconds(20))) Assert.Contains("rejoined as a new node", w.Err);
     }
 
     [Fact]
