@@ -59,10 +59,19 @@ worker = container(deployment)
 args = worker["args"]
 check("the workers are 2", ds["replicas"] == 2)
 check("the workers run as workers", args[args.index("--role") + 1] == "worker")
-check("the workers' seed node is the server's address", args[args.index("--seed-nodes") + 1] == f"akka.tcp://dbp@{server_name}:{port}")
+check("the workers' seed node is the server's address", args[args.index("--seed-nodes") + 1] == f"akka.ssl.tcp://dbp@{server_name}:{port}")
 check("the workers advertise their pod IP", env(worker, "DBP_HOSTNAME").get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "status.podIP")
 check("the workers listen where they say", args[args.index("--port") + 1] == str(worker["ports"][0]["containerPort"]))
 check("the deployment selects its own pods", labels_match(ds["selector"]["matchLabels"], ds["template"]["metadata"]["labels"]))
+kustomization = yaml.safe_load((here / "kustomization.yaml").read_text())
+secret = kustomization["secretGenerator"][0]
+check("the cluster's certificate is a Secret made from cluster.pfx", secret["files"] == ["cluster.pfx"])
+for name, c, spec in (("server", server, pod), ("workers", worker, ds["template"]["spec"])):
+    volume = next(v for v in spec["volumes"] if v["name"] == "cluster-cert")
+    mount = next(m for m in c["volumeMounts"] if m["name"] == "cluster-cert")
+    check(f"{name}: the certificate's Secret is mounted", volume["secret"]["secretName"] == secret["name"])
+    check(f"{name}: DBP_TLS_CERT names the mounted file", env(c, "DBP_TLS_CERT")["value"] == mount["mountPath"] + "/cluster.pfx")
+    check(f"{name}: the image's user can read it", spec["securityContext"].get("fsGroup") == 1654 and volume["secret"]["defaultMode"] == 0o440)
 for name, c in (("server", server), ("workers", worker)):
     r = c.get("resources", {})
     check(f"{name}: cpu and memory requests and limits",

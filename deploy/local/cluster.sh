@@ -20,6 +20,8 @@ script's own messages go to standard error.
   --build                     build the CLI in Release first (dotnet build src/DistributedBackprop.Cli -c Release)
   --timeout SECONDS           the longest the build and the training may take together (default 600)
   --kill-worker-after SECONDS kill -9 the first worker that many seconds after the nodes start
+  --tls-cert FILE             the cluster's certificate (dbp cert); by default a new one is made in the logs folder
+  --insecure                  no TLS (the nodes are on 127.0.0.1 only, the one place dbp allows it)
   -h, --help                  this text
 
 DBP_CMD, when set, is the command that runs dbp (split on spaces; default
@@ -41,9 +43,11 @@ logs=""
 build=0
 timeout=600
 kill_worker_after=""
+tls_cert=""
+insecure=0
 while (($# > 0)); do
   case $1 in
-    --workers | --port | --logs | --timeout | --kill-worker-after)
+    --workers | --port | --logs | --timeout | --kill-worker-after | --tls-cert)
       (($# >= 2)) || die "$1 needs a value (see --help)"
       case $1 in
         --workers) workers=$2 ;;
@@ -51,10 +55,12 @@ while (($# > 0)); do
         --logs) logs=$2 ;;
         --timeout) timeout=$2 ;;
         --kill-worker-after) kill_worker_after=$2 ;;
+        --tls-cert) tls_cert=$2 ;;
       esac
       shift 2
       ;;
     --build) build=1; shift ;;
+    --insecure) insecure=1; shift ;;
     -h | --help) usage; exit 0 ;;
     --) shift; break ;;
     *) die "unknown option '$1'; the training arguments go after '--' (see --help)" ;;
@@ -69,10 +75,15 @@ is_count "$timeout" || die "--timeout must be a whole number of seconds above 0,
 [[ -z $kill_worker_after ]] || [[ $kill_worker_after =~ ^[0-9]+$ ]] ||
   die "--kill-worker-after must be a whole number of seconds, not '$kill_worker_after'"
 workers=$((10#$workers)) port=$((10#$port)) timeout=$((10#$timeout))
+if [[ -n $tls_cert ]]; then
+  ((!insecure)) || die "--tls-cert and --insecure contradict each other"
+  [[ -f $tls_cert ]] || die "--tls-cert: $tls_cert is not a file"
+  tls_cert=$(cd "$(dirname "$tls_cert")" && pwd)/$(basename "$tls_cert")
+fi
 
-# The nodes get every address and role from their flags; a DBP_* variable left in this shell would
-# override them (dbp node reads DBP_HOSTNAME, DBP_PORT, DBP_SEED_NODES and DBP_ROLE).
-unset DBP_HOSTNAME DBP_PORT DBP_SEED_NODES DBP_ROLE
+# The nodes get every address, role and certificate from their flags; a DBP_* variable left in this shell
+# would override them (dbp node reads DBP_HOSTNAME, DBP_PORT, DBP_SEED_NODES, DBP_ROLE and DBP_TLS_*).
+unset DBP_HOSTNAME DBP_PORT DBP_SEED_NODES DBP_ROLE DBP_TLS_CERT DBP_TLS_PASSWORD_FILE
 
 dll="$root/src/DistributedBackprop.Cli/bin/Release/net10.0/dbp.dll"
 if [[ -n ${DBP_CMD:-} ]]; then
@@ -201,15 +212,30 @@ if ((build)); then
   need_dll
 fi
 
-seed="akka.tcp://dbp@127.0.0.1:$port"
+# Every node holds the same certificate and accepts only peers that present it (mutual TLS).
+if ((insecure)); then
+  tls=(--insecure)
+  seed="akka.tcp://dbp@127.0.0.1:$port"
+else
+  if [[ -z $tls_cert ]]; then
+    tls_cert="$logs/cluster.pfx"
+    "${dbp_cmd[@]}" cert --out "$tls_cert" >"$logs/cert.log" 2>&1 || {
+      cat "$logs/cert.log" >&2
+      die "could not make a cluster certificate (see $logs/cert.log)"
+    }
+    echo "cluster: made the cluster certificate $tls_cert" >&2
+  fi
+  tls=(--tls-cert "$tls_cert")
+  seed="akka.ssl.tcp://dbp@127.0.0.1:$port"
+fi
 start parameter-server "$logs/parameter-server.stdout" "$logs/parameter-server.log" \
-  "${dbp_cmd[@]}" node --role parameter-server --hostname 127.0.0.1 --port "$port" --min-workers "$workers" \
+  "${dbp_cmd[@]}" node "${tls[@]}" --role parameter-server --hostname 127.0.0.1 --port "$port" --min-workers "$workers" \
   -- "${train_args[@]}"
 server=$((${#pids[@]} - 1))
 first_worker=${#pids[@]}
 for ((w = 1; w <= workers; w++)); do
   start "worker-$w" "$logs/worker-$w.log" "$logs/worker-$w.log" \
-    "${dbp_cmd[@]}" node --role worker --seed-nodes "$seed" --hostname 127.0.0.1 --port 0
+    "${dbp_cmd[@]}" node "${tls[@]}" --role worker --seed-nodes "$seed" --hostname 127.0.0.1 --port 0
 done
 echo "cluster: waiting for the parameter server (at most ${timeout}s); follow it with: tail -f $logs/parameter-server.log" >&2
 

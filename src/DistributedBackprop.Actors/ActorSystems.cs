@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 
 namespace DistributedBackprop.Actors;
@@ -24,15 +25,29 @@ public static class ActorSystems
     public const string SystemName = "dbp";
     public const string ParameterServerRole = "parameter-server", WorkerRole = "worker";
 
-    /// <summary>cluster.hocon under base.hocon, with this node's address, role and seed nodes on top.</summary>
-    public static Config Cluster(string hostname, int port, string role, IEnumerable<string> seedNodes)
+    /// <summary>The address scheme of a node: Akka's DotNetty transport names TLS in it.</summary>
+    public static string Protocol(bool tls) => tls ? "akka.ssl.tcp" : "akka.tcp";
+
+    /// <summary>cluster.hocon under base.hocon, with this node's address, role, seed nodes and TLS switch on top.</summary>
+    public static Config Cluster(string hostname, int port, string role, IEnumerable<string> seedNodes, bool tls)
     {
         static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
         var node = $@"
             akka.remote.dot-netty.tcp.hostname = {Quote(hostname)}
             akka.remote.dot-netty.tcp.port = {port}
+            akka.remote.dot-netty.tcp.enable-ssl = {(tls ? "on" : "off")}
             akka.cluster.roles = [{Quote(role)}]
             akka.cluster.seed-nodes = [{string.Join(", ", seedNodes.Select(Quote))}]";
         return ConfigurationFactory.ParseString(node).WithFallback(Hocon("cluster")).WithFallback(Hocon("base"));
     }
+
+    /// <summary>A cluster node's actor system: mutual TLS with <paramref name="tls"/>, or plain TCP when it is null.</summary>
+    public static ActorSystem CreateCluster(string hostname, int port, string role, IEnumerable<string> seedNodes, ClusterTls? tls)
+    {
+        var setup = BootstrapSetup.Create().WithConfig(Cluster(hostname, port, role, seedNodes, tls is not null));
+        return ActorSystem.Create(SystemName, tls is null ? ActorSystemSetup.Create(setup) : setup.And(tls.Setup()));
+    }
+
+    /// <summary>The largest message a cluster node sends or accepts (cluster.hocon's maximum-frame-size).</summary>
+    public static long MaximumFrameSize => Hocon("cluster").GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000;
 }

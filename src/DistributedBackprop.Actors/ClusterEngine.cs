@@ -22,12 +22,12 @@ public sealed class ClusterEngine : ITrainingEngine
     private readonly GradientPool _pool;
     private readonly DataPath.DataChannel _channel;
 
-    public ClusterEngine(ActorSystem system, TrainingSettings settings, TrainingJob job, int minWorkers, TimeSpan joinTimeout, CheckpointPolicy? checkpoint)
+    public ClusterEngine(ActorSystem system, TrainingSettings settings, TrainingJob job, int minWorkers, TimeSpan joinTimeout, CheckpointPolicy? checkpoint, ClusterTls? tls = null)
     {
         (_system, _settings, _minWorkers, _joinTimeout, _checkpoint) = (system, settings, minWorkers, joinTimeout, checkpoint);
         _pool = GradientPool.For(settings.Objective);
         var host = Akka.Cluster.Cluster.Get(system).SelfAddress.Host ?? "127.0.0.1";
-        _channel = new DataPath.DataChannel(host, DataPath.ChannelModel.Of(settings.Objective), _pool);
+        _channel = new DataPath.DataChannel(host, DataPath.ChannelModel.Of(settings.Objective), _pool, tls);
         _recruiter = system.ActorOf(Recruiter.Props(new JobDescription(job, _channel.Endpoint, _channel.Token), _status), "recruiter");
     }
 

@@ -16,8 +16,8 @@ public abstract record EngineChoice
     /// <summary>A parameter server, a coordinator and <paramref name="Workers"/> worker actors in this process.</summary>
     public sealed record LocalActors(int Workers) : EngineChoice;
 
-    /// <summary>This node's part of a cluster: workers are the worker nodes that take <paramref name="Job"/>.</summary>
-    public sealed record Cluster(ActorSystem System, TrainingJob Job, int MinWorkers, TimeSpan JoinTimeout) : EngineChoice;
+    /// <summary>This node's part of a cluster: workers are the worker nodes that take <paramref name="Job"/>; <paramref name="Tls"/> secures its data channel.</summary>
+    public sealed record Cluster(ActorSystem System, TrainingJob Job, int MinWorkers, TimeSpan JoinTimeout, ClusterTls? Tls = null) : EngineChoice;
 }
 
 /// <summary>Chooses and builds training engines; the command line and the benchmarks only say which.</summary>
@@ -44,7 +44,7 @@ public static class Engines
     {
         EngineChoice.PlainLoop => new Trainer(settings, data, checkpoint),
         EngineChoice.LocalActors l => new LocalEngine(settings, data, l.Workers, checkpoint),
-        EngineChoice.Cluster c => new ClusterEngine(c.System, settings, c.Job, c.MinWorkers, c.JoinTimeout, checkpoint),
+        EngineChoice.Cluster c => new ClusterEngine(c.System, settings, c.Job, c.MinWorkers, c.JoinTimeout, checkpoint, c.Tls),
         _ => throw new System.Diagnostics.UnreachableException(),
     };
 }

@@ -7,30 +7,36 @@ using DistributedBackprop.Training;
 namespace DistributedBackprop.Actors;
 
 /// <summary>
-/// A worker node's front door, at <c>/user/worker-host</c>: given a job description it builds the model and
-/// loads the data on this node, starts a <see cref="Worker"/>, and introduces it to the asker. A node that
-/// cannot run the job says why (to the asker and through <c>failed</c>) and the node leaves.
+/// A worker node's front door, at <c>/user/worker-host</c>: given a job description it checks it against
+/// <see cref="JobLimits"/>, builds the model and loads the data on this node, starts a <see cref="Worker"/>,
+/// and introduces it to the asker. A node that cannot run the job says why (to the asker and through
+/// <c>failed</c>) and the node leaves. At the end of the run the parameter server says how it ended
+/// (<see cref="RunEnded"/>, acknowledged with the same message). It takes both only from the cluster's
+/// parameter-server member; anything else is counted and dropped.
 /// </summary>
 public sealed class WorkerHost : ReceiveActor
 {
     public const string Name = "worker-host";
 
-    public WorkerHost(TaskCompletionSource<string> failed)
+    public WorkerHost(TaskCompletionSource<string> failed, TaskCompletionSource<RunEnded> ended, ClusterTls? tls)
     {
-        var node = Akka.Cluster.Cluster.Get(Context.System).SelfAddress.ToString();
+        var cluster = Akka.Cluster.Cluster.Get(Context.System);
+        var node = cluster.SelfAddress.ToString();
         IActorRef? worker = null;
         Receive<JobDescription>(description =>
         {
+            if (!FromServer(cluster, Sender)) return;
             if (worker is null)
             {
                 try
                 {
                     var job = description.Job ?? throw new JobException("the job description is empty");
+                    if (Check(job) is { } problem) throw new JobException(problem);
                     var objective = job.Objective();
                     var pool = GradientPool.For(objective);
                     worker = Context.ActorOf(Worker.Props(objective, job.Data().Train, pool), "worker");
                     if (description is { DataEndpoint: string endpoint, DataToken: string token })
-                        Link(endpoint, token, objective, pool, worker);
+                        Link(endpoint, token, objective, pool, worker, tls);
                 }
                 catch (Exception e) when (e is JobException or DataException or ArgumentException or IOException)
                 {
@@ -41,14 +47,20 @@ public sealed class WorkerHost : ReceiveActor
             }
             Sender.Tell(new WorkerReady(node), worker);
         });
+        Receive<RunEnded>(e =>
+        {
+            if (!FromServer(cluster, Sender)) return;
+            Sender.Tell(e);
+            ended.TrySetResult(e);
+        });
     }
 
     /// <summary>The data channel, if it can be reached: without it, tensors go by Akka, as slowly as that is.</summary>
-    private static void Link(string endpoint, string token, Objective objective, GradientPool pool, IActorRef worker)
+    private static void Link(string endpoint, string token, Objective objective, GradientPool pool, IActorRef worker, ClusterTls? tls)
     {
         try
         {
-            var link = DataPath.DataLink.Connect(endpoint, token, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, DataPath.ChannelModel.Of(objective), pool, worker);
+            var link = DataPath.DataLink.Connect(endpoint, token, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, DataPath.ChannelModel.Of(objective), pool, worker, tls);
             worker.Tell(new Worker.UseLink(link));
         }
         catch (Exception e) when (e is IOException or DataPath.ChannelException)
@@ -57,5 +69,52 @@ public sealed class WorkerHost : ReceiveActor
         }
     }
 
-    public static Props Props(TaskCompletionSource<string> failed) => Akka.Actor.Props.Create(() => new WorkerHost(failed));
+    /// <summary>What this node will not build, whoever asks: the same bounds as the command line's.</summary>
+    private static string? Check(TrainingJob job) =>
+        (job.Hidden is null ? "the model has no hidden layers" : JobLimits.Model("the job's hidden layers", job.Task == TrainingJob.Fashion ? 784 : 1, job.Hidden, job.Task == TrainingJob.Fashion ? FashionMnist.Classes : 1))
+        ?? (job.Task == TrainingJob.Regression ? JobLimits.Count("the job's samples", job.Samples, JobLimits.MaxSamples) : null);
+
+    /// <summary>Only the parameter-server member may offer a job or end a run.</summary>
+    private static bool FromServer(Akka.Cluster.Cluster cluster, IActorRef sender) =>
+        cluster.State.Members.Any(m => m.Address == sender.Path.Address && m.HasRole(ActorSystems.ParameterServerRole)
+            && m.Status is MemberStatus.Up or MemberStatus.Leaving);
+
+    /// <summary>
+    /// A worker that throws is stopped (its node's coordinator sees it go and hands its shards on), never
+    /// restarted with nothing; a Kill from elsewhere — which untrusted mode lets through — is ignored.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(e => e is ActorKilledException ? Directive.Resume : Directive.Stop);
+
+    public static Props Props(TaskCompletionSource<string> failed, TaskCompletionSource<RunEnded> ended, ClusterTls? tls = null) =>
+        Akka.Actor.Props.Create(() => new WorkerHost(failed, ended, tls));
+
+    /// <summary>
+    /// On the parameter-server node: tells every worker node how the run ended — those up and those still
+    /// joining (a worker rejoining after a pause) — and waits for each to acknowledge, asking again a few
+    /// times (at most <paramref name="limit"/> in all). Returns how many did.
+    /// </summary>
+    public static int AnnounceRunEnded(ActorSystem system, RunEnded message, TimeSpan limit)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var deadline = DateTime.UtcNow + limit;
+        var pending = cluster.State.Members
+            .Where(m => m.HasRole(ActorSystems.WorkerRole) && m.Status is MemberStatus.Up or MemberStatus.Joining or MemberStatus.WeaklyUp
+                && !cluster.State.Unreachable.Contains(m))
+            .Select(m => m.Address).ToHashSet();
+        int acknowledged = 0;
+        while (pending.Count > 0 && DateTime.UtcNow < deadline)
+        {
+            var asks = pending.ToDictionary(a => a, a => system.ActorSelection(new RootActorPath(a) / "user" / Name)
+                .Ask<RunEnded>(message, TimeSpan.FromMilliseconds(700)));
+            foreach (var (address, ask) in asks)
+            {
+                try { ask.Wait(); }
+                catch (AggregateException) { continue; } // no answer yet: asked again
+                pending.Remove(address);
+                acknowledged++;
+            }
+        }
+        return acknowledged;
+    }
 }

@@ -16,6 +16,7 @@ public static class Cli
         GradCheckCommand.Create(),
         TrainCommand.Create(),
         NodeCommand.Create(),
+        CertCommand.Create(),
         Bench.BenchCommand.Create(),
     };
 
@@ -41,6 +42,7 @@ public static class Cli
             {
                 UsageException or ParseException or UnboundVariableException or ShapeException => (2, e.Message),
                 DistributedBackprop.Data.DataException or DistributedBackprop.Nn.CheckpointException => (2, e.Message),
+                DistributedBackprop.Nn.OutputPathException or DistributedBackprop.Actors.CertificateException => (2, e.Message),
                 DistributedBackprop.Training.TrainingDivergedException => (1, e.Message),
                 IOException or UnauthorizedAccessException or TimeoutException => (1, e.Message),
                 _ => (1, $"internal error: {e.GetType().Name}: {e.Message}"),

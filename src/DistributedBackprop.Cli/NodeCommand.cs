@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net;
 using Akka.Actor;
 using DistributedBackprop.Actors;
 
@@ -6,24 +7,36 @@ namespace DistributedBackprop.Cli;
 
 /// <summary>
 /// <c>dbp node</c>: one node of a cluster. The parameter-server node runs the coordinator and the server and
-/// prints what <c>dbp train</c> prints; worker nodes join it, compute shards, and exit when it leaves.
-/// Flags override the DBP_ROLE, DBP_HOSTNAME, DBP_PORT and DBP_SEED_NODES environment variables, which
-/// override hocon/cluster.hocon.
+/// prints what <c>dbp train</c> prints; worker nodes join it, compute shards, and exit when the run ends (0
+/// only if it succeeded). Every connection between nodes is mutual TLS with the cluster's certificate
+/// (<see cref="ClusterTls"/>); <c>--insecure</c> turns that off, on loopback only. A worker node that the
+/// cluster downs (paused, or cut off, for too long) starts again as a new node and rejoins, a few times.
+/// Flags override the DBP_ROLE, DBP_HOSTNAME, DBP_PORT, DBP_SEED_NODES, DBP_TLS_CERT and
+/// DBP_TLS_PASSWORD_FILE environment variables, which override hocon/cluster.hocon.
 /// </summary>
 public static class NodeCommand
 {
+    /// <summary>New incarnations a worker node starts after being downed, before it gives up.</summary>
+    public const int MaxRejoins = 5;
+    /// <summary>A rejoin waits at least this long: a paused server (up to 30 s) must have time to come back.</summary>
+    private static readonly TimeSpan MinRejoinWait = TimeSpan.FromSeconds(60);
+    private const int RefusalsShown = 5;
+
     public static Command Create()
     {
         var role = new Option<string?>("--role") { Description = "parameter-server or worker (or DBP_ROLE)" };
         var hostname = new Option<string?>("--hostname") { Description = "address to bind and be reached at (or DBP_HOSTNAME; default 127.0.0.1)" };
         var port = new Option<int?>("--port") { Description = "port to bind (or DBP_PORT; default 4053 for the parameter server, 0 = any free port for a worker)" };
-        var seeds = new Option<string?>("--seed-nodes") { Description = "comma-separated seed addresses, e.g. akka.tcp://dbp@127.0.0.1:4053 (or DBP_SEED_NODES)" };
+        var seeds = new Option<string?>("--seed-nodes") { Description = "comma-separated seed addresses, e.g. akka.ssl.tcp://dbp@127.0.0.1:4053 (or DBP_SEED_NODES; akka.tcp:// is read as the same node)" };
         var minWorkers = new Option<int>("--min-workers") { Description = "worker nodes to wait for before training", DefaultValueFactory = _ => 1 };
         var joinTimeout = new Option<double>("--join-timeout") { Description = "seconds to wait to join the cluster, or for --min-workers", DefaultValueFactory = _ => 60 };
+        var cert = new Option<string?>("--tls-cert") { Description = "the cluster's certificate and key, a .pfx made by 'dbp cert' (or DBP_TLS_CERT): every node holds the same one and accepts only peers that present it" };
+        var passwordFile = new Option<string?>("--tls-password-file") { Description = "file holding the .pfx's password (or DBP_TLS_PASSWORD_FILE)" };
+        var insecure = new Option<bool>("--insecure") { Description = "no TLS: any process that reaches the port can join; refused on any address but loopback" };
         var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist [training flags]", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("node", "One node of a training cluster (Akka.Cluster): the parameter server, or a worker")
+        var command = new Command("node", "One node of a training cluster (Akka.Cluster over mutual TLS): the parameter server, or a worker")
         {
-            role, hostname, port, seeds, minWorkers, joinTimeout, training,
+            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, training,
         };
         command.SetAction(r =>
         {
@@ -31,16 +44,17 @@ public static class NodeCommand
             var host = r.GetValue(hostname) ?? Environment.GetEnvironmentVariable("DBP_HOSTNAME") ?? "127.0.0.1";
             var seedList = (r.GetValue(seeds) ?? Environment.GetEnvironmentVariable("DBP_SEED_NODES") ?? "")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            foreach (var seed in seedList) CheckSeed(seed);
+            bool plain = r.GetValue(insecure);
+            var addresses = seedList.Select(s => Seed(s, plain)).ToArray();
             var timeout = TimeSpan.FromSeconds(r.GetValue(joinTimeout));
-            if (timeout <= TimeSpan.Zero) throw new UsageException("--join-timeout must be positive");
-            return roleName switch
-            {
-                ActorSystems.ParameterServerRole => ParameterServer(host, Port(r.GetValue(port), 4053), r.GetValue(minWorkers), timeout, r.GetValue(training) ?? []),
-                ActorSystems.WorkerRole => Worker(host, Port(r.GetValue(port), 0), seedList, timeout),
-                null => throw new UsageException("--role is required: parameter-server or worker"),
-                _ => throw new UsageException($"--role: unknown '{roleName}' (parameter-server or worker)"),
-            };
+            if (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromDays(1)) throw new UsageException("--join-timeout must be from 0 to 86400 seconds");
+            if (roleName is not (ActorSystems.ParameterServerRole or ActorSystems.WorkerRole))
+                throw new UsageException(roleName is null ? "--role is required: parameter-server or worker" : $"--role: unknown '{roleName}' (parameter-server or worker)");
+            var tls = Tls(plain, r.GetValue(cert) ?? Environment.GetEnvironmentVariable("DBP_TLS_CERT"),
+                r.GetValue(passwordFile) ?? Environment.GetEnvironmentVariable("DBP_TLS_PASSWORD_FILE"), host, addresses);
+            return roleName == ActorSystems.ParameterServerRole
+                ? ParameterServer(host, Port(r.GetValue(port), 4053), r.GetValue(minWorkers), timeout, r.GetValue(training) ?? [], tls)
+                : Worker(host, Port(r.GetValue(port), 0), addresses, timeout, tls);
         });
         return command;
     }
@@ -52,69 +66,148 @@ public static class NodeCommand
         return port is >= 0 and <= 65535 ? port : throw new UsageException($"--port {port} is not a port");
     }
 
-    private static void CheckSeed(string seed)
+    /// <summary>A seed address, checked, in this node's own scheme (akka.ssl.tcp with TLS, akka.tcp without).</summary>
+    private static Address Seed(string seed, bool insecure)
     {
         Address address;
         try { address = Address.Parse(seed); }
-        catch (Exception e) when (e is UriFormatException or ArgumentException) { throw new UsageException($"--seed-nodes: '{seed}' is not an address like akka.tcp://dbp@127.0.0.1:4053"); }
+        catch (Exception e) when (e is UriFormatException or ArgumentException) { throw new UsageException($"--seed-nodes: '{seed}' is not an address like akka.ssl.tcp://dbp@127.0.0.1:4053"); }
+        if (address.Protocol is not ("akka.tcp" or "akka.ssl.tcp"))
+            throw new UsageException($"--seed-nodes: '{seed}' has the scheme '{address.Protocol}'; dbp's nodes are akka.ssl.tcp:// (or akka.tcp:// with --insecure)");
         if (address.System != ActorSystems.SystemName)
             throw new UsageException($"--seed-nodes: '{seed}' names cluster '{address.System}'; dbp's cluster is '{ActorSystems.SystemName}'");
         if (address.Host is null || address.Port is null) throw new UsageException($"--seed-nodes: '{seed}' needs a host and a port");
+        return new Address(ActorSystems.Protocol(!insecure), address.System, address.Host, address.Port);
     }
 
-    private static ActorSystem Start(string host, int port, string role, IEnumerable<string> seeds)
+    private static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
+
+    /// <summary>The cluster's certificate; or, with --insecure, none, on loopback only (a warning is printed as the node starts).</summary>
+    private static ClusterTls? Tls(bool insecure, string? certificate, string? passwordFile, string host, Address[] seeds)
     {
-        try { return ActorSystem.Create(ActorSystems.SystemName, ActorSystems.Cluster(host, port, role, seeds)); }
+        if (insecure)
+        {
+            if (certificate is not null) throw new UsageException("--insecure and --tls-cert (or DBP_TLS_CERT) contradict each other: choose one");
+            foreach (var name in seeds.Select(s => s.Host!).Prepend(host))
+                if (!IsLoopback(name)) throw new UsageException($"--insecure is for loopback only, and '{name}' is not: give this node the cluster's certificate (--tls-cert)");
+            return null;
+        }
+        if (certificate is null)
+            throw new UsageException("a node needs the cluster's certificate: --tls-cert FILE (or DBP_TLS_CERT), made once with 'dbp cert --out FILE' and given to every node (--insecure runs without, on loopback only)");
+        try { return ClusterTls.Load(certificate, passwordFile); }
+        catch (CertificateException e) { throw new UsageException(e.Message); }
+    }
+
+    private static ActorSystem Start(string host, int port, string role, ClusterTls? tls)
+    {
+        if (tls is null) Console.Error.WriteLine("dbp: WARNING: --insecure: no TLS; any process on this machine can join this cluster, read the model and send it gradients");
+        try { return ActorSystems.CreateCluster(host, port, role, [], tls); }
         catch (Exception e) when (e is not UsageException)
         {
             throw new IOException($"cannot start a node on {host}:{port}: {e.GetBaseException().Message}");
         }
     }
 
-    private static int ParameterServer(string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training)
+    /// <summary>Prints the first few TLS refusals as they happen, then only counts them.</summary>
+    private static void ReportRefusals(ClusterTls? tls)
     {
-        if (minWorkers <= 0) throw new UsageException("--min-workers must be positive");
+        if (tls is null) return;
+        tls.Refused += line => { if (tls.Refusals <= RefusalsShown) Console.Error.WriteLine($"dbp: {line}"); };
+    }
+
+    private static string Describe(ClusterTls? tls) => tls is null ? "without TLS" : $"with TLS, cluster certificate {ClusterTls.Short(tls.Fingerprint)}";
+
+    private static int ParameterServer(string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls)
+    {
+        if (JobLimits.Count("--min-workers", minWorkers, JobLimits.MaxWorkers) is { } bad) throw new UsageException(bad);
         if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist [flags]");
         var request = TrainCommand.Parse(training);
-        var system = Start(host, port, ActorSystems.ParameterServerRole, []);
+        var model = request.Settings.Objective.Model.Parameters;
+        if (JobLimits.Frame(model.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)), model.Count, request.Settings.MicroShard, ActorSystems.MaximumFrameSize) is { } tooBig)
+            throw new UsageException(tooBig);
+        ReportRefusals(tls);
+        var system = Start(host, port, ActorSystems.ParameterServerRole, tls);
         var cluster = Akka.Cluster.Cluster.Get(system);
-        cluster.Join(cluster.SelfAddress); // the first node seeds itself; it stays the oldest, which keep-oldest protects
-        Console.Error.WriteLine($"dbp: parameter server at {cluster.SelfAddress}, waiting for {minWorkers} worker node(s)");
+        cluster.Join(cluster.SelfAddress); // the first node seeds itself; keep-oldest (by role) keeps its side
+        Console.Error.WriteLine($"dbp: parameter server at {cluster.SelfAddress} ({Describe(tls)}), waiting for {minWorkers} worker node(s)");
+        var ended = new RunEnded(false, "the parameter server stopped");
         try
         {
-            return request.Run(Console.Out, new EngineChoice.Cluster(system, request.Job, minWorkers, joinTimeout));
+            int code = request.Run(Console.Out, new EngineChoice.Cluster(system, request.Job, minWorkers, joinTimeout, tls));
+            ended = new RunEnded(code == 0, code == 0 ? null : $"exit code {code}");
+            return code;
+        }
+        catch (Exception e)
+        {
+            ended = new RunEnded(false, e.Message.Length > RunEnded.MaxReason ? e.Message[..RunEnded.MaxReason] : e.Message);
+            throw;
         }
         finally
         {
+            WorkerHost.AnnounceRunEnded(system, ended, TimeSpan.FromSeconds(5));
+            if (tls?.Refusals > RefusalsShown) Console.Error.WriteLine($"dbp: refused {tls.Refusals} TLS connections in all");
             Leave(system);
         }
     }
 
-    private static int Worker(string host, int port, string[] seeds, TimeSpan joinTimeout)
+    /// <summary>Why a worker could not join: the first seed's answer to a connection tried by hand.</summary>
+    private static string WhyNotJoined(Address[] seeds, ClusterTls? tls) =>
+        ClusterTls.Diagnose(seeds[0].Host!, seeds[0].Port!.Value, tls, TimeSpan.FromSeconds(5));
+
+    private static int Worker(string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls)
     {
-        if (seeds.Length == 0) throw new UsageException("a worker needs --seed-nodes (or DBP_SEED_NODES), e.g. akka.tcp://dbp@127.0.0.1:4053");
-        // Seeds are joined only once the worker host exists: the server sends the job as soon as this node is up.
-        var system = Start(host, port, ActorSystems.WorkerRole, []);
-        var cluster = Akka.Cluster.Cluster.Get(system);
-        var joined = new TaskCompletionSource();
-        cluster.RegisterOnMemberUp(() => joined.TrySetResult());
-        var failed = new TaskCompletionSource<string>();
-        system.ActorOf(WorkerHost.Props(failed), WorkerHost.Name);
-        cluster.JoinSeedNodes(seeds.Select(Address.Parse));
-        if (!joined.Task.Wait(joinTimeout))
+        if (seeds.Length == 0) throw new UsageException("a worker needs --seed-nodes (or DBP_SEED_NODES), e.g. akka.ssl.tcp://dbp@127.0.0.1:4053");
+        ReportRefusals(tls);
+        var seedText = string.Join(", ", seeds.Select(s => s.ToString()));
+        for (int incarnation = 0; ; incarnation++)
         {
+            var wait = incarnation == 0 ? joinTimeout : joinTimeout > MinRejoinWait ? joinTimeout : MinRejoinWait;
+            // Seeds are joined only once the worker host exists: the server sends the job as soon as this node is up.
+            var system = Start(host, port, ActorSystems.WorkerRole, tls);
+            var cluster = Akka.Cluster.Cluster.Get(system);
+            var joined = new TaskCompletionSource();
+            cluster.RegisterOnMemberUp(() => joined.TrySetResult());
+            var failed = new TaskCompletionSource<string>();
+            var ended = new TaskCompletionSource<RunEnded>();
+            system.ActorOf(WorkerHost.Props(failed, ended, tls), WorkerHost.Name);
+            cluster.JoinSeedNodes(seeds);
+            if (!joined.Task.Wait(wait))
+            {
+                system.Terminate().Wait(TimeSpan.FromSeconds(10));
+                var why = WhyNotJoined(seeds, tls);
+                throw new IOException(incarnation == 0
+                    ? $"could not join the cluster through {seedText} within {wait.TotalSeconds:0} s: {why}"
+                    : $"the parameter server was lost: could not rejoin through {seedText} within {wait.TotalSeconds:0} s ({why})");
+            }
+            Console.Error.WriteLine(incarnation == 0 ? $"dbp: worker {cluster.SelfAddress} joined ({Describe(tls)})" : $"dbp: worker {cluster.SelfAddress} rejoined as a new node");
+            var serverGone = new TaskCompletionSource<string>();
+            var cutOff = new TaskCompletionSource();
+            system.ActorOf(ServerWatch.Props(serverGone, cutOff));
+            int finished = Task.WaitAny(ended.Task, failed.Task, serverGone.Task, system.WhenTerminated, cutOff.Task);
+            // The server says how the run ended before it leaves; its leaving may still be seen first.
+            if (finished == 2) ended.Task.Wait(TimeSpan.FromSeconds(3));
+            if (ended.Task.IsCompleted)
+            {
+                Leave(system);
+                return ended.Task.Result.Succeeded ? 0 : throw new IOException($"the run failed on the parameter server: {ended.Task.Result.Reason ?? "no reason given"}");
+            }
+            if (finished == 1)
+            {
+                Leave(system);
+                throw new IOException($"this worker cannot run the job: {failed.Task.Result}");
+            }
+            if (finished == 2)
+            {
+                Leave(system);
+                throw new IOException("the parameter server left the cluster without saying how the run ended");
+            }
+            // This node was downed (or quarantined by the server): paused or cut off for longer than the
+            // failure detector allows. This incarnation is finished; a new one joins.
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
-            throw new IOException($"could not join the cluster through {string.Join(", ", seeds)} within {joinTimeout.TotalSeconds:0} s: is a parameter server running there?");
+            if (incarnation + 1 > MaxRejoins) throw new IOException($"this node was removed from the cluster {MaxRejoins + 1} times; giving up");
+            Console.Error.WriteLine($"dbp: worker {cluster.SelfAddress} was removed from the cluster (paused or cut off for too long); rejoining as a new node ({incarnation + 1} of {MaxRejoins})");
         }
-        Console.Error.WriteLine($"dbp: worker {cluster.SelfAddress} joined");
-        var serverGone = new TaskCompletionSource<string>();
-        system.ActorOf(ServerWatch.Props(serverGone));
-        Task.WaitAny(serverGone.Task, failed.Task, system.WhenTerminated);
-        Leave(system);
-        // A job that failed here fails the node, even if the server has left meanwhile.
-        if (failed.Task.IsCompleted) throw new IOException($"this worker cannot run the job: {failed.Task.Result}");
-        if (!serverGone.Task.IsCompleted) throw new IOException("this node was removed from the cluster (the parameter server was lost)");
-        return 0;
     }
 
     /// <summary>Leaves the cluster and stops, each within a bounded wait.</summary>

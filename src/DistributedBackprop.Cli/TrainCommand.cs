@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DistributedBackprop.Actors;
 using DistributedBackprop.Data;
 using DistributedBackprop.Nn;
 using DistributedBackprop.Training;
@@ -55,17 +56,24 @@ public static class TrainCommand
         common.AddTo(command);
         return new TrainTask(command, r =>
         {
-            TrainOptions.Positive("--samples", r.GetValue(samples));
-            TrainOptions.Positive("--steps", r.GetValue(steps));
+            // Every bound is checked before anything is allocated: the data, the model, the workers.
+            TrainOptions.Require(JobLimits.Count("--samples", r.GetValue(samples), JobLimits.MaxSamples));
+            TrainOptions.Require(JobLimits.Count("--steps", r.GetValue(steps), JobLimits.MaxSteps));
             TrainOptions.Positive("--log-every", r.GetValue(logEvery));
             if (!Sequential.Activations.Contains(r.GetValue(activation)!))
                 throw new UsageException($"--activation: unknown '{r.GetValue(activation)}' ({Sequential.ActivationList})");
-            int seed = r.GetValue(common.Seed);
-            var job = new TrainingJob(TrainingJob.Regression, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), r.GetValue(activation)!, r.GetValue(samples), seed, null);
+            if (r.GetValue(plot) is { } picture) AtomicFile.CheckTarget(picture, ".png");
+            int seed = r.GetValue(common.Seed), count = r.GetValue(samples);
+            var widths = TrainOptions.Widths("--hidden", r.GetValue(hidden)!);
+            TrainOptions.Require(JobLimits.Model("--hidden", 1, widths, 1));
             var (workers, threads) = common.EngineFlags(r);
+            var optimizer = common.MakeOptimizer(r, r.GetValue(lr), r.GetValue(steps));
+            int microShard = common.MicroShardOr(r, count);
+            TrainOptions.Fits(1, widths, 1, optimizer, workers, count, microShard, count * 8L);
+            var job = new TrainingJob(TrainingJob.Regression, widths, r.GetValue(activation)!, count, seed, null);
             var data = job.Data().Train;
-            var settings = new TrainingSettings(job.Objective(), common.MakeOptimizer(r, r.GetValue(lr), r.GetValue(steps)),
-                new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), common.MicroShardOr(r, data.Count), seed);
+            var settings = new TrainingSettings(job.Objective(), optimizer,
+                new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), microShard, seed);
             var (policy, start) = common.Checkpointing(r, settings);
             return new TrainRequest(job, settings, data, null, policy, start, workers, threads, r.GetValue(common.Json), r.GetValue(logEvery), r.GetValue(plot));
         });
@@ -86,17 +94,30 @@ public static class TrainCommand
         common.AddTo(command);
         return new TrainTask(command, r =>
         {
-            TrainOptions.Positive("--batch", r.GetValue(batch));
-            TrainOptions.Positive("--epochs", r.GetValue(epochs));
+            TrainOptions.Require(JobLimits.Count("--batch", r.GetValue(batch), JobLimits.MaxBatch));
+            TrainOptions.Require(JobLimits.Count("--epochs", r.GetValue(epochs), JobLimits.MaxEpochs));
             int seed = r.GetValue(common.Seed);
-            var job = new TrainingJob(TrainingJob.Fashion, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), "relu", 0, seed, Path.GetFullPath(r.GetValue(data)!));
+            var widths = TrainOptions.Widths("--hidden", r.GetValue(hidden)!);
+            TrainOptions.Require(JobLimits.Model("--hidden", Pixels, widths, FashionMnist.Classes));
             var (workers, threads) = common.EngineFlags(r);
+            int microShard = common.MicroShardOr(r, 64);
+            // The optimizer's schedule needs the data's size; its kind and flags are checked (and sized) here.
+            var probe = common.MakeOptimizer(r, r.GetValue(lr), 1);
+            TrainOptions.Fits(Pixels, widths, FashionMnist.Classes, probe, workers, r.GetValue(batch), microShard, FashionBytes);
+            var job = new TrainingJob(TrainingJob.Fashion, widths, "relu", 0, seed, Path.GetFullPath(r.GetValue(data)!));
             var (train, test) = job.Data();
+            if (r.GetValue(batch) > train.Count) throw new UsageException($"--batch {r.GetValue(batch)} is more than the {train.Count} training examples");
             var batches = new Batches(train.Count, r.GetValue(batch), Shuffle: true, seed);
-            var optimizer = common.MakeOptimizer(r, r.GetValue(lr), (long)r.GetValue(epochs) * batches.PerEpoch);
-            var settings = new TrainingSettings(job.Objective(), optimizer, batches, (long)r.GetValue(epochs) * batches.PerEpoch, common.MicroShardOr(r, 64), seed);
+            long steps = (long)r.GetValue(epochs) * batches.PerEpoch;
+            TrainOptions.Require(JobLimits.Count("--epochs × batches per epoch", steps, JobLimits.MaxSteps));
+            var optimizer = common.MakeOptimizer(r, r.GetValue(lr), steps);
+            var settings = new TrainingSettings(job.Objective(), optimizer, batches, steps, microShard, seed);
             var (policy, start) = common.Checkpointing(r, settings);
             return new TrainRequest(job, settings, train, test, policy, start, workers, threads, r.GetValue(common.Json), 0, null);
         });
     }
+
+    private const int Pixels = 784;
+    /// <summary>Fashion-MNIST's 70,000 images as bytes, and their labels as ints.</summary>
+    private const long FashionBytes = 70_000L * (Pixels + 4);
 }

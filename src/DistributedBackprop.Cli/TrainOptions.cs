@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using DistributedBackprop.Actors;
 using DistributedBackprop.Nn;
 using DistributedBackprop.Training;
 
@@ -32,7 +33,7 @@ public sealed class TrainOptions
     /// <summary>--workers and --threads, checked; null where the engine's default is to be used.</summary>
     public (int? Workers, int? Threads) EngineFlags(ParseResult r)
     {
-        if (r.GetValue(Workers) is < 0 and var w) throw new UsageException($"--workers must be 0 or more, not {w}");
+        if (r.GetValue(Workers) is { } w) Require(JobLimits.Count("--workers", w, JobLimits.MaxWorkers, min: 0));
         if (r.GetValue(Threads) is { } t && t is < 1 or > MaxThreads) throw new UsageException($"--threads must be from 1 to {MaxThreads}, not {t}");
         return (r.GetValue(Workers), r.GetValue(Threads));
     }
@@ -50,6 +51,7 @@ public sealed class TrainOptions
         try { Directory.CreateDirectory(folder); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new IOException($"cannot create checkpoint folder {folder}: {e.Message}"); }
         var policy = new CheckpointPolicy(folder, r.GetValue(CheckpointEvery));
+        AtomicFile.CheckTarget(policy.File);
         if (!r.GetValue(Resume) && File.Exists(policy.File))
             throw new UsageException($"{policy.File} exists: pass --resume to continue from it, or choose another --checkpoint folder");
         return (policy, (r.GetValue(Resume) ? policy.Load(settings) : null) ?? TrainingState.Start(settings));
@@ -74,7 +76,7 @@ public sealed class TrainOptions
     public int MicroShardOr(ParseResult r, int fallback)
     {
         int size = r.GetValue(MicroShard) ?? fallback;
-        Positive("--micro-shard", size);
+        Require(JobLimits.Count("--micro-shard", size, JobLimits.MaxMicroShard));
         return size;
     }
 
@@ -89,6 +91,25 @@ public sealed class TrainOptions
                 var other => throw new UsageException($"--lr-schedule: unknown '{other}' (constant or cosine)"),
             },
         };
+
+    /// <summary>A limit's verdict (<see cref="JobLimits"/>): null passes, a reason is the one-line error.</summary>
+    public static void Require(string? problem)
+    {
+        if (problem is not null) throw new UsageException(problem);
+    }
+
+    /// <summary>
+    /// The memory a training needs against what this process may use, before any of it is allocated:
+    /// <paramref name="workers"/> as given (null: the engine's default, one per core where a batch has
+    /// several micro-shards).
+    /// </summary>
+    public static void Fits(int inputs, int[] hidden, int outputs, Optimizer optimizer, int? workers, int batch, int microShard, long dataBytes)
+    {
+        int engines = workers ?? (batch > microShard ? Environment.ProcessorCount : 0);
+        int slots = optimizer switch { Adam => 2, Sgd { Momentum: > 0 } => 1, _ => 0 };
+        double needed = JobLimits.MemoryNeeded(JobLimits.Parameters(inputs, hidden, outputs), slots, engines, Math.Min(batch, microShard), inputs, hidden, outputs, dataBytes);
+        Require(JobLimits.Memory(needed, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes));
+    }
 
     public static void Positive(string flag, double value)
     {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Security.Cryptography;
 using DistributedBackprop.Core;
 using MessagePack;
 
@@ -10,16 +11,19 @@ public sealed class CheckpointException(string message) : Exception(message);
 
 /// <summary>
 /// Parameters, optimizer state and free-form training metadata (data cursor, settings) in one MessagePack
-/// file: <c>["dbp-checkpoint", version, parameters, optimizer step, slots, meta]</c>, tensors as [name,
-/// shape, raw little-endian float32 bytes] (<see cref="TensorCodec"/>). Written by <see cref="AtomicFile"/>,
-/// so a crash at any moment leaves the previous checkpoint whole. Every byte read is untrusted.
+/// file: <c>["dbp-checkpoint", version, parameters, optimizer step, slots, meta, sha256]</c>, tensors as
+/// [name, shape, raw little-endian float32 bytes] (<see cref="TensorCodec"/>), the last field the SHA-256 of
+/// every byte before it, so a damaged file — one flipped bit in a weight — is refused rather than resumed
+/// into another model. Written by <see cref="AtomicFile"/>, so a crash at any moment leaves the previous
+/// checkpoint whole. Every byte read is untrusted.
 /// </summary>
 public sealed record Checkpoint(Parameters<float> Parameters, OptimizerState<float> Optimizer, IReadOnlyDictionary<string, string> Meta)
 {
     private const string Magic = "dbp-checkpoint";
     // 2: the optimizer's kind is gone (nothing read it; the settings' fingerprint in the metadata covers it).
-    public const int FormatVersion = 2;
-    private const int Fields = 6;
+    // 3: a SHA-256 of the bytes before it ends the file.
+    public const int FormatVersion = 3;
+    private const int Fields = 7;
 
     public string MetaOr(string key, string fallback) => Meta.TryGetValue(key, out var v) ? v : fallback;
     public long MetaLong(string key) => Meta.TryGetValue(key, out var v) && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
@@ -38,6 +42,9 @@ public sealed record Checkpoint(Parameters<float> Parameters, OptimizerState<flo
         w.WriteMapHeader(Meta.Count);
         foreach (var (k, v) in Meta.OrderBy(kv => kv.Key, StringComparer.Ordinal)) { w.Write(k); w.Write(v); }
         w.Flush();
+        var w2 = new MessagePackWriter(buffer);
+        w2.Write(SHA256.HashData(buffer.WrittenSpan));
+        w2.Flush();
         return buffer.WrittenSpan.ToArray();
     }
 
@@ -70,7 +77,11 @@ public sealed record Checkpoint(Parameters<float> Parameters, OptimizerState<flo
             var meta = new Dictionary<string, string>(StringComparer.Ordinal);
             for (int i = 0; i < metaCount; i++)
                 meta[r.ReadString() ?? ""] = r.ReadString() ?? "";
+            var covered = bytes.Span[..(int)r.Consumed];
+            var checksum = r.ReadBytes() ?? throw new CheckpointException($"{source}: damaged (no checksum)");
             if (!r.End) throw new CheckpointException($"{source}: damaged (bytes after the end)");
+            if (!checksum.ToArray().AsSpan().SequenceEqual(SHA256.HashData(covered)))
+                throw new CheckpointException($"{source}: damaged (its SHA-256 checksum does not match its contents): refused; resume from another copy or start again");
             return new Checkpoint(parameters, new OptimizerState<float>(step, slots), meta);
         }
         catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InvalidOperationException or OverflowException or ArgumentException)

@@ -130,4 +130,32 @@ public class DataPathTests() : TestKit(ActorSystems.Local())
         coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         Assert.False(channel.Connected(Node));
     }
+
+    private static ClusterTls NewCluster() =>
+        new(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(ClusterTls.Export(ClusterTls.Create(2), null), null));
+
+    [Fact]
+    public void With_the_clusters_certificate_the_channel_is_mutual_tls_and_another_certificate_gets_nothing_in()
+    {
+        var cluster = NewCluster();
+        using var channel = new DataChannel("127.0.0.1", Shapes, GradientPool.For(Model), cluster);
+        var coordinator = CreateTestProbe();
+        channel.SetCoordinator(coordinator);
+        using (var rogue = DataLink.Connect(channel.Endpoint, channel.Token, Node, Shapes, GradientPool.For(Model), CreateTestProbe(), NewCluster()))
+        {
+            rogue.Send(new GradientShard(0, 0, 0, 1, 1, 0, Tensors(1f))); // the right token, another certificate
+            AwaitCondition(() => !rogue.Open, TimeSpan.FromSeconds(10));
+        }
+        coordinator.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.True(cluster.Refusals > 0);
+
+        var worker = CreateTestProbe();
+        using var link = DataLink.Connect(channel.Endpoint, channel.Token, Node, Shapes, GradientPool.For(Model), worker, cluster);
+        var tensors = Tensors(0.75f);
+        link.Send(new GradientShard(1, 1, 0, 1, 4, 2, tensors));
+        Assert.Equal(Bits(tensors), Bits(coordinator.ExpectMsg<Coordinator.RemoteGradient>(TimeSpan.FromSeconds(10)).Gradient.Gradients));
+        AwaitCondition(() => channel.Connected(Node), TimeSpan.FromSeconds(10));
+        Assert.True(channel.Send(Node, new ParameterUpdate(2, Tensors(-1f))));
+        Assert.Equal(Bits(Tensors(-1f)), Bits(worker.ExpectMsg<ParameterUpdate>(TimeSpan.FromSeconds(10)).Parameters));
+    }
 }

@@ -63,15 +63,15 @@ public class TrainCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--samples must be positive", "--samples", "0")]
-    [InlineData("--steps must be positive", "--steps", "-5")]
+    [InlineData("--samples must be from 1 to 10,000,000, not 0", "--samples", "0")]
+    [InlineData("--steps must be from 1 to 1,000,000,000, not -5", "--steps", "-5")]
     [InlineData("--lr must be a positive number", "--lr", "0")]
     [InlineData("'abc'", "--lr", "abc")]
     [InlineData("--hidden: 'x' is not a positive whole number", "--hidden", "32,x")]
     [InlineData("--hidden: '0' is not a positive whole number", "--hidden", "0")]
     [InlineData("--activation: unknown 'swish'", "--activation", "swish")]
     [InlineData("--optimizer: unknown 'rmsprop'", "--optimizer", "rmsprop")]
-    [InlineData("--micro-shard must be positive", "--micro-shard", "0")]
+    [InlineData("--micro-shard must be from 1 to 1,000,000, not 0", "--micro-shard", "0")]
     [InlineData("--momentum must be in [0, 1)", "--optimizer", "momentum", "--momentum", "1.5")]
     public void Impossible_hyper_parameters_are_one_line_errors(string expected, params string[] args)
     {

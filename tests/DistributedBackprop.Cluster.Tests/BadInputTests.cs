@@ -9,9 +9,10 @@ public class BadInputTests
     {
         using var nodes = new Nodes();
         int port = Nodes.FreePort(); // nothing listens here
-        var worker = nodes.Start("node", "--role", "worker", "--seed-nodes", $"akka.tcp://dbp@127.0.0.1:{port}", "--join-timeout", "5");
+        var worker = nodes.Worker(port, "--join-timeout", "5");
         Assert.NotEqual(0, worker.WaitForExit(TimeSpan.FromSeconds(60)));
         Assert.Contains("could not join the cluster", worker.Err);
+        Assert.Contains("nothing answers at", worker.Err);
         Assert.DoesNotContain("   at ", worker.Err);
     }
 
@@ -30,9 +31,36 @@ public class BadInputTests
     public void A_parameter_server_without_a_job_says_what_it_needs()
     {
         using var nodes = new Nodes();
-        var server = nodes.Start("node", "--role", "parameter-server", "--port", Nodes.FreePort().ToString());
+        var server = nodes.Start("node", "--role", "parameter-server", "--port", Nodes.FreePort().ToString(), "--tls-cert", Nodes.Certificate);
         Assert.Equal(2, server.WaitForExit(TimeSpan.FromSeconds(60)));
         Assert.Contains("needs its job after --", server.Err);
+    }
+
+    [Theory]
+    [InlineData("", "needs the cluster's certificate")]
+    [InlineData("--insecure --hostname 10.1.2.3", "--insecure is for loopback only, and '10.1.2.3' is not")]
+    [InlineData("--insecure --seed-nodes akka.tcp://dbp@192.0.2.1:4053", "'192.0.2.1' is not")]
+    [InlineData("--tls-cert /nonexistent/cluster.pfx", "cannot read the cluster certificate")]
+    [InlineData("--tls-cert {garbage}", "cannot open the cluster certificate")]
+    [InlineData("--insecure --tls-cert {cluster}", "contradict each other")]
+    public void A_node_without_a_usable_certificate_is_refused_at_once_and_starts_nothing(string flags, string message)
+    {
+        var garbage = Path.Combine(Path.GetTempPath(), $"dbp-garbage-{Guid.NewGuid():N}.pfx");
+        File.WriteAllBytes(garbage, new byte[] { 0x30, 0x82, 1, 2, 3 });
+        try
+        {
+            using var nodes = new Nodes();
+            string[] args = ["node", "--role", "worker", .. flags.Replace("{garbage}", garbage).Replace("{cluster}", Nodes.Certificate)
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+            if (!args.Contains("--seed-nodes")) args = [.. args, "--seed-nodes", Nodes.Seed(Nodes.FreePort())];
+            var node = nodes.Start(args);
+            Assert.Equal(2, node.WaitForExit(TimeSpan.FromSeconds(60)));
+            var lines = node.Err.TrimEnd().Split('\n');
+            Assert.Contains(message, lines[^1]);
+            Assert.DoesNotContain("joined", node.Err);
+            Assert.DoesNotContain("   at ", node.Err);
+        }
+        finally { File.Delete(garbage); }
     }
 
     private static void WriteIdx(string path, int[] shape, byte[] data)
@@ -60,7 +88,7 @@ public class BadInputTests
             int port = Nodes.FreePort();
             // Long enough for a worker process to start and join on a busy machine: a server gone first would end it cleanly.
             var server = nodes.Start("node", "--role", "parameter-server", "--port", port.ToString(), "--min-workers", "1", "--join-timeout", "20",
-                "--", "train", "fashion-mnist", "--data", data, "--epochs", "1", "--json");
+                "--tls-cert", Nodes.Certificate, "--", "train", "fashion-mnist", "--data", data, "--epochs", "1", "--json");
             server.WaitToSay("waiting for");
             Thread.Sleep(1000); // the server has loaded its copy; the worker will find none
             Directory.Delete(data, true);

@@ -7,12 +7,7 @@ public class ClusterTrainingTests
 {
     private static readonly string[] Regression = ["train", "regression", "--steps", "400", "--hidden", "8,8", "--json"];
 
-    private static string InProcessHash(Nodes nodes, string[] training)
-    {
-        var single = nodes.InProcess([.. training, "--workers", "2"]);
-        Assert.True(single.WaitForExit() == 0, single.Err);
-        return single.LastJsonHash();
-    }
+    private static string InProcessHash(Nodes nodes, string[] training) => nodes.InProcessHash(training);
 
     [Fact]
     public void Three_nodes_train_to_the_in_process_hash_and_all_exit_cleanly()

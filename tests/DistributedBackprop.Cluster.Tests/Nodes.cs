@@ -8,12 +8,29 @@ namespace DistributedBackprop.Cluster.Tests;
 
 /// <summary>
 /// Real dbp processes on 127.0.0.1, started by a test and all stopped (by the processes it holds) when it is
-/// disposed. Every wait is bounded.
+/// disposed. Every wait is bounded. The nodes share one cluster certificate (made once per test run, in a
+/// temporary folder); a rogue is given another one, or none.
 /// </summary>
 public sealed class Nodes : IDisposable
 {
     public static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
     private readonly List<Node> _started = [];
+
+    private static readonly string Folder = Directory.CreateTempSubdirectory("dbp-cluster-tests-").FullName;
+
+    /// <summary>A new certificate file (each call a different certificate).</summary>
+    public static string NewCertificate(string name)
+    {
+        var path = Path.Combine(Folder, $"{name}-{Guid.NewGuid():N}.pfx");
+        using var cert = DistributedBackprop.Actors.ClusterTls.Create(30);
+        File.WriteAllBytes(path, DistributedBackprop.Actors.ClusterTls.Export(cert, null));
+        return path;
+    }
+
+    /// <summary>The cluster's certificate, the one every honest node of every test holds.</summary>
+    public static readonly string Certificate = NewCertificate("cluster");
+
+    public static string Seed(int port) => $"akka.ssl.tcp://dbp@127.0.0.1:{port}";
 
     public sealed class Node(Process process)
     {
@@ -78,13 +95,29 @@ public sealed class Nodes : IDisposable
     }
 
     public Node ParameterServer(int port, int minWorkers, params string[] training) =>
-        Start(["node", "--role", "parameter-server", "--port", port.ToString(), "--min-workers", minWorkers.ToString(), "--join-timeout", "60", "--", .. training]);
+        Start(["node", "--role", "parameter-server", "--port", port.ToString(), "--min-workers", minWorkers.ToString(), "--join-timeout", "60",
+            "--tls-cert", Certificate, "--", .. training]);
 
+    /// <summary>A worker with the cluster's certificate, unless <paramref name="extra"/> gives it another (or --insecure).</summary>
     public Node Worker(int port, params string[] extra) =>
-        Start(["node", "--role", "worker", "--seed-nodes", $"akka.tcp://dbp@127.0.0.1:{port}", "--join-timeout", "30", .. extra]);
+        Start(["node", "--role", "worker", "--seed-nodes", Seed(port), .. extra.Contains("--join-timeout") ? [] : new[] { "--join-timeout", "30" },
+            .. extra.Contains("--tls-cert") || extra.Contains("--insecure") ? [] : new[] { "--tls-cert", Certificate }, .. extra]);
 
     /// <summary>The same training in one process, for the hash to compare with.</summary>
     public Node InProcess(params string[] training) => Start([.. training]);
+
+    private static readonly Dictionary<string, string> Hashes = [];
+
+    /// <summary>The param_hash of <paramref name="training"/> (with --json) in one process with 2 worker actors; each computed once.</summary>
+    public string InProcessHash(params string[] training)
+    {
+        string[] json = [.. training.Where(a => a != "--json"), "--json", "--workers", "2"];
+        var key = string.Join(" ", json);
+        lock (Hashes) if (Hashes.TryGetValue(key, out var known)) return known;
+        var single = InProcess(json);
+        Assert.True(single.WaitForExit() == 0, single.Err);
+        lock (Hashes) return Hashes[key] = single.LastJsonHash();
+    }
 
     public void Dispose()
     {

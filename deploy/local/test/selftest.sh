@@ -84,7 +84,9 @@ check "the fake nodes' children are seen by the check" test "$(cat "$logs"/*.log
 check "every node has its log" test -s "$logs/parameter-server.log" -a -s "$logs/worker-1.log" -a -s "$logs/worker-3.log"
 check "the server is told the worker count and the training arguments" \
   grep -q -- "--role parameter-server --hostname 127.0.0.1 --port $port --min-workers 3 -- train regression --steps 600 --json" "$logs/parameter-server.log"
-check "the workers are told the seed node" grep -q -- "--seed-nodes akka.tcp://dbp@127.0.0.1:$port" "$logs/worker-2.log"
+check "the workers are told the seed node" grep -q -- "--seed-nodes akka.ssl.tcp://dbp@127.0.0.1:$port" "$logs/worker-2.log"
+check "every node is given the certificate made for the run" \
+  test "$(grep -l -- "--tls-cert $logs/cluster.pfx" "$logs"/*.log | wc -l)" -eq 4 -a -s "$logs/cluster.pfx"
 check "nothing is left after a normal end (workers still running are stopped)" none_left "$err"
 
 export FAKE_WORKERS_EXIT=1 FAKE_SERVER_SECONDS=1

@@ -1,11 +1,14 @@
 using System.Collections.Concurrent;
+using System.Net.Security;
 using System.Net.Sockets;
 
 namespace DistributedBackprop.Actors.DataPath;
 
 /// <summary>
 /// One end of a data-channel connection: a socket read by a thread of its own and written by another from a
-/// queue, so that whoever sends (an actor) never waits on the network. The queue holds at most
+/// queue, so that whoever sends (an actor) never waits on the network. With the cluster's certificate, the
+/// reader first makes it mutual TLS (.NET's SslStream, the same pinning as Akka's connections) and the writer
+/// waits for that. The queue holds at most
 /// <see cref="Backlog"/> frames: a peer that stops reading (paused, stalled) loses its oldest frames, as the
 /// at-most-once rules allow (every frame carries its version and step, and the coordinator resends work),
 /// rather than holding up the sender or filling memory.
@@ -14,7 +17,8 @@ internal sealed class Connection : IDisposable
 {
     private const int Backlog = 8;
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private Stream _stream;
+    private readonly ManualResetEventSlim _secured = new();
     private readonly BlockingCollection<Action<Stream>> _outbox = new(new ConcurrentQueue<Action<Stream>>());
     private readonly Action<string> _closed;
     private int _disposed;
@@ -27,14 +31,38 @@ internal sealed class Connection : IDisposable
         _stream = new NetworkStream(socket, ownsSocket: false);
     }
 
-    /// <summary>Starts reading with <paramref name="readLoop"/> (until the stream ends or a frame is refused) and writing.</summary>
-    public Connection Start(string name, Action<Stream> readLoop)
+    /// <summary>
+    /// Starts reading with <paramref name="readLoop"/> (until the stream ends or a frame is refused) and writing,
+    /// over <paramref name="secure"/>'s stream where given (a TLS handshake, which refuses a wrong peer).
+    /// </summary>
+    public Connection Start(string name, Action<Stream> readLoop, Func<Stream, Stream>? secure = null)
     {
         // Names of at most 15 characters: Linux keeps that much, and ChannelCpu finds the threads by them.
-        Start($"{name}-read", () => readLoop(new BufferedStream(_stream, 1 << 16)));
+        Start($"{name}-read", () =>
+        {
+            if (secure is not null) _stream = secure(_stream);
+            _secured.Set();
+            readLoop(new BufferedStream(_stream, 1 << 16));
+        });
         Start($"{name}-write", WriteLoop);
         return this;
     }
+
+    /// <summary>Mutual TLS as a server, with the cluster's certificate and its check of the peer's.</summary>
+    public static Func<Stream, Stream> TlsServer(ClusterTls tls, string peer) => stream =>
+    {
+        var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, cert, _, _) => tls.Accepts(cert as System.Security.Cryptography.X509Certificates.X509Certificate2, peer));
+        ssl.AuthenticateAsServer(new SslServerAuthenticationOptions { ServerCertificate = tls.Certificate, ClientCertificateRequired = true });
+        return ssl;
+    };
+
+    /// <summary>Mutual TLS as a client: this node's certificate, and the same check of the server's.</summary>
+    public static Func<Stream, Stream> TlsClient(ClusterTls tls, string host) => stream =>
+    {
+        var ssl = new SslStream(stream, leaveInnerStreamOpen: false, (_, cert, _, _) => tls.Accepts(cert as System.Security.Cryptography.X509Certificates.X509Certificate2, host));
+        ssl.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = host, ClientCertificates = [tls.Certificate] });
+        return ssl;
+    };
 
     public bool Open => Volatile.Read(ref _disposed) == 0;
 
@@ -52,6 +80,7 @@ internal sealed class Connection : IDisposable
 
     private void WriteLoop()
     {
+        while (!_secured.Wait(TimeSpan.FromSeconds(1))) if (!Open) return;
         var buffered = new BufferedStream(_stream, 1 << 16);
         foreach (var write in _outbox.GetConsumingEnumerable())
         {
@@ -65,7 +94,7 @@ internal sealed class Connection : IDisposable
         var thread = new Thread(() =>
         {
             try { body(); Close("closed by the other end"); }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or ChannelException or InvalidOperationException)
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or ChannelException or InvalidOperationException or System.Security.Authentication.AuthenticationException)
             {
                 Close(e is ChannelException ? e.Message : e.GetBaseException().Message);
             }

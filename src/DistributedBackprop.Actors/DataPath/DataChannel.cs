@@ -13,7 +13,8 @@ namespace DistributedBackprop.Actors.DataPath;
 /// Akka's own connection, to carry the two big messages of a step — parameter updates out, gradients in —
 /// as raw tensor frames (<see cref="TensorFrames"/>). Akka.Cluster still carries membership, failure
 /// detection and every control message. A worker proves it is the run's with the token the job description
-/// carried over Akka, and names its node; gradients are read straight into the server's pooled buffers and
+/// carried over Akka, and names its node; with the cluster's certificate the connection is mutual TLS first,
+/// so a node without it gets no further than the handshake. Gradients are read straight into the server's pooled buffers and
 /// handed to the coordinator as if they had come by message, so the same rules accept or refuse them.
 /// </summary>
 public sealed class DataChannel : IDisposable
@@ -26,9 +27,11 @@ public sealed class DataChannel : IDisposable
     private const int MaxConnections = 256;
     private int _open;
 
-    public DataChannel(string host, ChannelModel model, GradientPool pool)
+    private readonly ClusterTls? _tls;
+
+    public DataChannel(string host, ChannelModel model, GradientPool pool, ClusterTls? tls = null)
     {
-        (_model, _pool) = (model, pool);
+        (_model, _pool, _tls) = (model, pool, tls);
         Token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         // The node's own address, as Akka binds it: an IP, or a name (a pod's, say) that resolves to one.
         var address = IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host).FirstOrDefault()
@@ -98,7 +101,7 @@ public sealed class DataChannel : IDisposable
                 if (_workers.TryRemove(node, out var old)) old.Dispose(); // a node that reconnects replaces its old connection
                 _workers[node] = connection!;
                 Gradients(stream, node);
-            });
+            }, _tls is null ? null : Connection.TlsServer(_tls, peer));
         }
     }
 

@@ -21,7 +21,7 @@ public sealed class DataLink : IDisposable
     private DataLink(Connection connection, GradientPool pool) => (_connection, _pool) = (connection, pool);
 
     /// <summary>Connects to <paramref name="endpoint"/> (host:port) and says who this node is; updates go to <paramref name="worker"/>.</summary>
-    public static DataLink Connect(string endpoint, string token, Address node, ChannelModel model, GradientPool pool, IActorRef worker)
+    public static DataLink Connect(string endpoint, string token, Address node, ChannelModel model, GradientPool pool, IActorRef worker, ClusterTls? tls = null)
     {
         int colon = endpoint.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], out int port) || port is <= 0 or > 65535)
@@ -43,7 +43,7 @@ public sealed class DataLink : IDisposable
                 worker.Tell(TensorFrames.ReadUpdate(stream, header, model, ring[received++ % Versions]));
                 Interlocked.Add(ref link._bytes, header.Length + model.Sizes.Sum() * (long)sizeof(float));
             }
-        });
+        }, tls is null ? null : Connection.TlsClient(tls, endpoint[..colon]));
         return link;
     }
 
