@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Actors;
@@ -6,7 +7,9 @@ namespace DistributedBackprop.Actors;
 /// <summary>
 /// Runs the steps of a training: a thin actor around <see cref="StepRules.Handle"/>. It turns what it
 /// receives into the rule's events, and carries out what the rule decides (through the fault plan, if the
-/// run has one). Its child is the run's parameter server.
+/// run has one). Its child is the run's parameter server: what the server says is taken from the server
+/// only, and what this process says (workers added or lost) from this process only. A server that throws is
+/// stopped, never restarted with a state it has forgotten, and the run ends saying so; a Kill is ignored.
 /// </summary>
 public sealed class Coordinator : ReceiveActor, IWithTimers
 {
@@ -36,25 +39,38 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
         _server = Context.ActorOf(ParameterServer.Props(initial, plan.Settings, plan.Checkpoint, Self), "parameter-server");
         _state = StepState<IActorRef>.Start(plan, start.Step, ParameterServerRules.Update(initial));
 
-        Receive<AddWorkers>(a => On(new StepEvent<IActorRef>.Joined(a.Workers)));
-        Receive<LoseWorker>(l => On(new StepEvent<IActorRef>.Lost(l.Worker)));
+        Context.Watch(_server);
+        Receive<AddWorkers>(a => Local(), a => On(new StepEvent<IActorRef>.Joined(a.Workers)));
+        Receive<LoseWorker>(l => Local(), l => On(new StepEvent<IActorRef>.Lost(l.Worker)));
+        Receive<Terminated>(t => t.ActorRef.Equals(_server), _ => On(new StepEvent<IActorRef>.Refused(new StepRefused(_state.Step, "the parameter server stopped"))));
         Receive<Terminated>(t => On(new StepEvent<IActorRef>.Lost(t.ActorRef)));
         Receive<GradientShard>(g => On(new StepEvent<IActorRef>.GradientPassed(Sender, g)));
-        Receive<RemoteGradient>(r =>
+        Receive<RemoteGradient>(r => Local(), r =>
         {
             // The channel knows the node; the rule knows its worker there, if it has one.
             if (_state.Workers.FirstOrDefault(w => w.Path.Address.Equals(r.Node)) is { } worker) On(new StepEvent<IActorRef>.GradientPassed(worker, r.Gradient));
         });
-        Receive<ParameterUpdate>(u => On(new StepEvent<IActorRef>.Updated(u)));
-        Receive<StepApplied>(a => On(new StepEvent<IActorRef>.Applied(a)));
-        Receive<CheckpointSaved>(c => On(new StepEvent<IActorRef>.CheckpointWritten(c)));
-        Receive<StepRefused>(r => On(new StepEvent<IActorRef>.Refused(r)));
-        Receive<StateSnapshot>(s => On(new StepEvent<IActorRef>.Snapshot(s)));
+        Receive<ParameterUpdate>(_ => FromServer(), u => On(new StepEvent<IActorRef>.Updated(u)));
+        Receive<StepApplied>(_ => FromServer(), a => On(new StepEvent<IActorRef>.Applied(a)));
+        Receive<CheckpointSaved>(_ => FromServer(), c => On(new StepEvent<IActorRef>.CheckpointWritten(c)));
+        Receive<StepRefused>(_ => FromServer(), r => On(new StepEvent<IActorRef>.Refused(r)));
+        Receive<StateSnapshot>(_ => FromServer(), s => On(new StepEvent<IActorRef>.Snapshot(s)));
         Receive<Resend>(r => On(new StepEvent<IActorRef>.ResendDue(r.Step)));
         Receive<Due>(d => Perform(d.Send)); // a send the fault plan delayed
+        Receive<object>(m => Context.GetLogger().Warning("refused {0} from {1}", m.GetType().Name, Sender));
     }
 
     protected override void PreStart() => On(new StepEvent<IActorRef>.Started());
+
+    // However the actor ends — a throw, a stop from outside — the run hears of it: its engine waits on this.
+    protected override void PostStop() => _done.TrySetResult(new RunOutcome(null, new InvalidOperationException($"step {_state.Step}: the coordinator stopped")));
+
+    private bool Local() => Sender.Path.Address.HasLocalScope;
+
+    private bool FromServer() => Sender.Equals(_server);
+
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(e => e is ActorKilledException ? Directive.Resume : Directive.Stop);
 
     private void On(StepEvent<IActorRef> e)
     {
@@ -79,6 +95,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
             case StepSend<IActorRef>.Finish f: _done.TrySetResult(f.Outcome); Context.Stop(Self); break;
             case StepSend<IActorRef>.Later l: Timers.StartSingleTimer($"delay {_delayed++}", new Due(l.Send), l.By); break;
             case StepSend<IActorRef>.Stop s: Context.Stop(s.Worker); break;
+            case StepSend<IActorRef>.Exclude x: Context.GetLogger().Warning("worker {0} is out of the run: {1}", x.Worker.Path, x.Reason); break;
             default: throw new System.Diagnostics.UnreachableException();
         }
     }

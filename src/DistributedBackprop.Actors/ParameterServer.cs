@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Actors;
@@ -6,7 +7,8 @@ namespace DistributedBackprop.Actors;
 /// <summary>
 /// Owns the parameters and their version. A thin actor: every decision is <see cref="ParameterServerRules.Handle"/>;
 /// replies go to the coordinator, which forwards parameter updates to the workers. It writes the run's
-/// checkpoint, to the file its run was given, when the coordinator says a step is done.
+/// checkpoint, to the file its run was given, when the coordinator says a step is done. It hears only its
+/// own process: nothing from another node can read its state, write its checkpoint or feed it a step.
 /// </summary>
 public sealed class ParameterServer : ReceiveActor
 {
@@ -15,6 +17,7 @@ public sealed class ParameterServer : ReceiveActor
     public ParameterServer(ServerState initial, TrainingSettings settings, CheckpointPolicy? checkpoint, IActorRef coordinator)
     {
         _state = initial;
+        Receive<object>(_ => !Sender.Path.Address.HasLocalScope, m => Context.GetLogger().Warning("refused {0} from {1}", m.GetType().Name, Sender));
         Receive<GetState>(_ => Sender.Tell(new StateSnapshot(_state.Version, _state.Step, NamedTensor.From(_state.Parameters), _state.Optimizer.Step, NamedTensor.From(_state.Optimizer.Slots))));
         Receive<GetCounters>(_ => Sender.Tell(new ServerCounters(_state.Version, _state.Step, _state.Duplicates, _state.Stale)));
         Receive<SaveCheckpoint>(save => Sender.Tell(new CheckpointSaved(save.Step, Save(save.Step, settings, checkpoint))));

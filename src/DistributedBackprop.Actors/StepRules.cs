@@ -22,8 +22,10 @@ public sealed record StepPlan(TrainingSettings Settings, long Until, CheckpointP
 /// units of work (one a worker; see <see cref="ShardTree.Partition"/>), who has each, which have passed to
 /// the server, how often each was sent — the live workers in the order they joined, and the newest
 /// parameters (what a joining worker is sent first). Work is keyed by the node's place in
-/// <see cref="Nodes"/>. <typeparamref name="W"/> names a worker: an actor reference in the actor, a string in
-/// the tests.
+/// <see cref="Nodes"/>; <see cref="Given"/> is every worker a node was sent to this step (any of them may
+/// answer), <see cref="Suspects"/> the worker whose non-finite gradient for a node awaits a second opinion.
+/// Workers excluded for what they sent stay out of the run; <see cref="Refused"/> counts what was refused.
+/// <typeparamref name="W"/> names a worker: an actor reference in the actor, a string in the tests.
 /// </summary>
 public sealed record StepState<W>(
     StepPlan Plan,
@@ -38,10 +40,15 @@ public sealed record StepState<W>(
     int Resends,
     bool Begun,
     ParameterUpdate Latest,
-    bool Done) where W : notnull
+    bool Done,
+    ImmutableDictionary<int, ImmutableHashSet<W>> Given,
+    ImmutableDictionary<int, W> Suspects,
+    ImmutableHashSet<W> Excluded,
+    long Refused) where W : notnull
 {
     public static StepState<W> Start(StepPlan plan, long step, ParameterUpdate latest) =>
-        new(plan, step, [], [], ImmutableDictionary<int, W>.Empty, [], ImmutableDictionary<int, int>.Empty, [], 0, 0, false, latest, false);
+        new(plan, step, [], [], ImmutableDictionary<int, W>.Empty, [], ImmutableDictionary<int, int>.Empty, [], 0, 0, false, latest, false,
+            ImmutableDictionary<int, ImmutableHashSet<W>>.Empty, ImmutableDictionary<int, W>.Empty, [], 0);
 
     public bool InFlight => Nodes.Length > 0;
 
@@ -83,6 +90,8 @@ public abstract record StepSend<W> where W : notnull
     /// <summary>The fault harness's (<see cref="FaultInjection{W}"/>): the rule never sends these.</summary>
     public sealed record Later(TimeSpan By, StepSend<W> Send) : StepSend<W>;
     public sealed record Stop(W Worker) : StepSend<W>;
+    /// <summary>The worker sent what no worker of this run may send: it is out of the run, and the reason is logged.</summary>
+    public sealed record Exclude(W Worker, string Reason) : StepSend<W>;
 }
 
 /// <summary>What a coordinator reports when its run ends: the state reached, or why it stopped.</summary>
@@ -108,7 +117,7 @@ public static class StepRules
             StepEvent<W>.Started => Started(s, sends),
             StepEvent<W>.Joined j => Join(s, j.Workers, sends),
             StepEvent<W>.Lost l => Lose(s, l.Worker, sends),
-            StepEvent<W>.GradientPassed g => Gradient(s, g.Gradient, sends),
+            StepEvent<W>.GradientPassed g => Gradient(s, g.From, g.Gradient, sends),
             StepEvent<W>.Updated u => Updated(s, u.Update, sends),
             StepEvent<W>.Applied a => Applied(s, a.Step, sends),
             StepEvent<W>.CheckpointWritten { Saved.Error: string error } =>
@@ -133,7 +142,7 @@ public static class StepRules
     /// <summary>New workers get the latest parameters, then shards: the first step's, or any left without a worker.</summary>
     private static StepState<W> Join<W>(StepState<W> s, IReadOnlyList<W> workers, List<StepSend<W>> sends) where W : notnull
     {
-        foreach (var worker in workers.Where(w => !s.Workers.Contains(w)).Distinct())
+        foreach (var worker in workers.Where(w => !s.Workers.Contains(w) && !s.Excluded.Contains(w)).Distinct())
         {
             sends.Add(new StepSend<W>.Watch(worker));
             sends.Add(new StepSend<W>.Update(worker, s.Latest));
@@ -152,38 +161,80 @@ public static class StepRules
         var batch = settings.Batches.For(s.Step);
         int shards = Batches.MicroShards(batch.Length, settings.MicroShard).Length;
         var nodes = ShardTree.Partition(shards, s.Workers.Count);
-        s = s with { Batch = batch, Nodes = nodes, Assigned = s.Assigned.Clear(), Finished = s.Finished.Clear(), Attempts = s.Attempts.Clear(), Resends = 0 };
+        s = s with
+        {
+            Batch = batch, Nodes = nodes, Assigned = s.Assigned.Clear(), Finished = s.Finished.Clear(), Attempts = s.Attempts.Clear(), Resends = 0,
+            Given = s.Given.Clear(), Suspects = s.Suspects.Clear(),
+        };
         sends.Add(new StepSend<W>.ToServer(new BeginStep(s.Step, shards, batch.Length)));
         for (int i = 0; i < nodes.Length; i++) s = Assign(s, i, sends);
         sends.Add(new StepSend<W>.ScheduleResend(s.Step, s.Plan.ResendAfter));
         return s;
     }
 
-    /// <summary>Sends a node's work to the next live worker, round-robin; with none, the node waits for one.</summary>
-    private static StepState<W> Assign<W>(StepState<W> s, int node, List<StepSend<W>> sends) where W : notnull
+    /// <summary>
+    /// Sends a node's work to the next live worker, round-robin (past <paramref name="avoid"/> where there is
+    /// another); with none, the node waits for one.
+    /// </summary>
+    private static StepState<W> Assign<W>(StepState<W> s, int node, List<StepSend<W>> sends, W? avoid = default) where W : notnull
     {
         if (s.Workers.Count == 0) return s with { Assigned = s.Assigned.Remove(node) };
         var worker = s.Workers[s.Next % s.Workers.Count];
+        if (avoid is not null && worker.Equals(avoid) && s.Workers.Count > 1) (s, worker) = (s with { Next = s.Next + 1 }, s.Workers[(s.Next + 1) % s.Workers.Count]);
         int attempt = s.Attempts.GetValueOrDefault(node);
         int micro = s.Plan.Settings.MicroShard;
         var (first, count) = (s.Nodes[node].First, s.Nodes[node].Count);
         int start = first * micro, end = Math.Min(s.Batch.Length, (first + count) * micro);
         var work = new ComputeShard(s.Latest.Version, s.Step, first, count, micro, s.Batch[start..end]);
         sends.Add(new StepSend<W>.Compute(worker, work, attempt));
-        return s with { Next = s.Next + 1, Assigned = s.Assigned.SetItem(node, worker), Attempts = s.Attempts.SetItem(node, attempt + 1) };
+        var given = s.Given.GetValueOrDefault(node, []).Add(worker);
+        return s with { Next = s.Next + 1, Assigned = s.Assigned.SetItem(node, worker), Attempts = s.Attempts.SetItem(node, attempt + 1), Given = s.Given.SetItem(node, given) };
     }
 
-    /// <summary>A gradient of another step, or of a node the step was not cut into, goes to the server, which counts it as stale.</summary>
-    private static StepState<W> Gradient<W>(StepState<W> s, GradientShard g, List<StepSend<W>> sends) where W : notnull
+    /// <summary>
+    /// A worker's gradient. From anyone but a live worker of the run, it is refused. Another step's (a late
+    /// answer) goes to the server, which counts it as stale. For this step, it must be for a node the worker
+    /// was given, of that node's example count and of the model's tensors, else the worker is excluded. A
+    /// non-finite one is computed again by another worker: only if that agrees does it reach the server (which
+    /// stops the run as divergence); if not, the first worker was wrong and is excluded.
+    /// </summary>
+    private static StepState<W> Gradient<W>(StepState<W> s, W from, GradientShard g, List<StepSend<W>> sends) where W : notnull
     {
-        int node = g.Step == s.Step ? s.NodeOf(g.Shard, g.Shards) : -1;
-        if (node < 0)
+        if (!s.Workers.Contains(from)) return s with { Refused = s.Refused + 1 };
+        if (g.Step != s.Step || !s.InFlight || g.Version != s.Latest.Version)
         {
             sends.Add(new StepSend<W>.ToServer(g));
             return s;
         }
+        int node = s.NodeOf(g.Shard, g.Shards);
+        if (node < 0 || !s.Given.GetValueOrDefault(node, []).Contains(from))
+            return Exclude(s, from, $"it sent a gradient of micro-shards [{g.Shard}, {g.Shard + g.Shards}) of step {g.Step}, which it was not given", sends);
+        if (GradientChecks.Problem(g, Examples(s, node), s.Plan.Settings.Objective) is string problem)
+            return Exclude(s, from, problem, sends);
+        bool finite = GradientChecks.Finite(g);
+        bool suspected = s.Suspects.TryGetValue(node, out var suspect);
+        if (!finite && !suspected)
+            return Assign(s with { Suspects = s.Suspects.SetItem(node, from) }, node, sends, avoid: from); // a second opinion
+        if (!finite && suspect!.Equals(from) && s.Workers.Count > 1) return s; // the same worker again: still waiting for another
+        if (finite && suspected && !suspect!.Equals(from))
+            s = Exclude(s with { Suspects = s.Suspects.Remove(node) }, suspect, $"its gradient for micro-shards [{g.Shard}, {g.Shard + g.Shards}) of step {g.Step} was not finite; another worker's was", sends);
+        if (s.Done || s.Finished.Contains(node) && !finite) return s;
         sends.Add(new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(node) - 1));
         return s with { Finished = s.Finished.Add(node) };
+    }
+
+    /// <summary>How many examples the node's micro-shards hold.</summary>
+    private static int Examples<W>(StepState<W> s, int node) where W : notnull
+    {
+        int micro = s.Plan.Settings.MicroShard;
+        return Math.Min(s.Batch.Length, s.Nodes[node].End * micro) - s.Nodes[node].First * micro;
+    }
+
+    /// <summary>A worker that sent what it must not is out of the run: its unfinished work goes to the others.</summary>
+    private static StepState<W> Exclude<W>(StepState<W> s, W worker, string reason, List<StepSend<W>> sends) where W : notnull
+    {
+        sends.Add(new StepSend<W>.Exclude(worker, reason));
+        return Lose(s with { Excluded = s.Excluded.Add(worker), Refused = s.Refused + 1 }, worker, sends);
     }
 
     private static StepState<W> Updated<W>(StepState<W> s, ParameterUpdate update, List<StepSend<W>> sends) where W : notnull

@@ -13,7 +13,8 @@ namespace DistributedBackprop.Actors;
 /// from the process's <see cref="GradientPool"/>, and the node goes back in one message to whoever asked (the
 /// coordinator, which passes it to the server, which returns the buffers). Holds the newest parameters it was
 /// sent — the server's own read-only version in one process; work for a newer version waits for them, work
-/// for an older one is dropped.
+/// for an older one is dropped. It takes work and parameters only from its own process or from the
+/// parameter-server node (<c>server</c>), and only what fits its model and data.
 /// </summary>
 public sealed class Worker : ReceiveActor, IWithStash
 {
@@ -33,8 +34,10 @@ public sealed class Worker : ReceiveActor, IWithStash
 
     public IStash Stash { get; set; } = null!;
 
-    public Worker(Objective objective, Dataset data, GradientPool pool)
+    public Worker(Objective objective, Dataset data, GradientPool pool, Address? server)
     {
+        bool Trusted() => Sender.Path.Address.HasLocalScope || Sender.Path.Address.Equals(server);
+        Receive<object>(_ => !Trusted(), m => Context.GetLogger().Warning("refused {0} from {1}", m.GetType().Name, Sender));
         _data = data;
         _shard = new ShardGradient(objective);
         _gradient = _shard.Gradient;
@@ -44,6 +47,7 @@ public sealed class Worker : ReceiveActor, IWithStash
         Receive<ParameterUpdate>(u =>
         {
             if (u.Version <= _version) return;
+            if (!Fits(u, objective)) { Context.GetLogger().Warning("refused parameters of version {0}: not this model's", u.Version); return; }
             _parameters = NamedTensor.ToParameters(u.Parameters);
             _version = u.Version;
             Stash.UnstashAll();
@@ -58,6 +62,16 @@ public sealed class Worker : ReceiveActor, IWithStash
             else Sender.Tell(gradient);
         });
         Receive<UseLink>(u => _link = u.Link);
+    }
+
+    /// <summary>Whether an update's tensors are this model's parameters, by name and shape, in order.</summary>
+    public static bool Fits(ParameterUpdate u, Objective objective)
+    {
+        var parameters = objective.Model.Parameters;
+        if (u.Parameters is null || u.Parameters.Length != parameters.Count) return false;
+        for (int i = 0; i < parameters.Count; i++)
+            if (u.Parameters[i] is not { Value: not null } t || t.Name != parameters[i].Name || !Shapes.Equal(t.Value.Shape, parameters[i].Shape)) return false;
+        return true;
     }
 
     /// <summary>Why this work cannot be done here, or null: its shards must cut its examples, which must be this data set's.</summary>
@@ -88,5 +102,7 @@ public sealed class Worker : ReceiveActor, IWithStash
         return new GradientShard(c.Version, c.Step, c.Shard, c.Shards, total, loss, grads);
     }
 
-    public static Props Props(Objective objective, Dataset data, GradientPool pool) => Akka.Actor.Props.Create(() => new Worker(objective, data, pool));
+    /// <summary>A worker; on a worker node, <paramref name="server"/> is the parameter-server node it takes work from.</summary>
+    public static Props Props(Objective objective, Dataset data, GradientPool pool, Address? server = null) =>
+        Akka.Actor.Props.Create(() => new Worker(objective, data, pool, server));
 }

@@ -34,7 +34,7 @@ public sealed class WorkerHost : ReceiveActor
                     if (Check(job) is { } problem) throw new JobException(problem);
                     var objective = job.Objective();
                     var pool = GradientPool.For(objective);
-                    worker = Context.ActorOf(Worker.Props(objective, job.Data().Train, pool), "worker");
+                    worker = Context.ActorOf(Worker.Props(objective, job.Data().Train, pool, Sender.Path.Address), "worker");
                     if (description is { DataEndpoint: string endpoint, DataToken: string token })
                         Link(endpoint, token, objective, pool, worker, tls);
                 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using DistributedBackprop.Core;
+using DistributedBackprop.Nn;
 
 namespace DistributedBackprop.Cli;
 
@@ -22,6 +23,7 @@ public static class GraphCommand
 
     private static int Run(string text, string[] atItems, string path, bool showInputs)
     {
+        AtomicFile.CheckTarget(path, ".dot", ".gv", ".svg", ".png"); // before any work: a device, a pipe or an unknown picture is refused
         var program = ExpressionParser.Parse(text);
         var at = Bindings.Parse(atItems);
         Gradients<double>? values = null;

@@ -133,8 +133,43 @@ public class CoordinatorSpec() : TestKit(ActorSystems.Local("akka.actor.serializ
         var run = Start();
         run.Coordinator.Tell(new Coordinator.AddWorkers([a.Ref]));
         Answer(a, run.Coordinator, Shards(a), value: float.NaN);
+        Answer(a, run.Coordinator, Shards(a), value: float.NaN); // asked again (there is no other worker): the same
         var e = Assert.IsType<TrainingDivergedException>(Outcome(run).Error);
         Assert.Equal(0, e.Step);
         Assert.Empty(run.Logs);
+    }
+
+    [Fact]
+    public void A_worker_whose_gradient_is_not_finite_is_excluded_when_another_computes_it_and_the_run_goes_on()
+    {
+        var (a, b) = (CreateTestProbe(), CreateTestProbe());
+        var run = Start(until: 2);
+        run.Coordinator.Tell(new Coordinator.AddWorkers([a.Ref, b.Ref]));
+        Answer(a, run.Coordinator, Shards(a), value: float.NaN); // a is wrong
+        var onB = Shards(b);
+        Assert.Equal([(2, 1), (0, 2)], onB.Select(c => (c.Shard, c.Shards))); // its own, and a's again
+        Answer(b, run.Coordinator, onB);
+        var next = Shards(b); // step 1: b alone has the whole tree
+        Assert.Equal([(1L, 0, 3)], next.Select(c => (c.Step, c.Shard, c.Shards)));
+        a.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Answer(b, run.Coordinator, next);
+        var outcome = Outcome(run);
+        Assert.Null(outcome.Error);
+        Assert.Equal(2, outcome.State!.Step);
+    }
+
+    [Fact]
+    public void A_kill_sent_to_the_parameter_server_is_ignored_and_it_keeps_its_state()
+    {
+        var a = CreateTestProbe();
+        var run = Start(until: 2);
+        run.Coordinator.Tell(new Coordinator.AddWorkers([a.Ref]));
+        Answer(a, run.Coordinator, Shards(a));
+        Assert.Equal(1, a.FishForMessage<ParameterUpdate>(u => u.Version == 1, TimeSpan.FromSeconds(10)).Version);
+        Sys.ActorSelection(run.Coordinator.Path / "parameter-server").Tell(Kill.Instance);
+        Answer(a, run.Coordinator, Shards(a));
+        var outcome = Outcome(run);
+        Assert.Null(outcome.Error);
+        Assert.Equal((2L, 2L), (outcome.State!.Step, outcome.State.Optimizer.Step)); // step 1 was applied on top of step 0, not from a fresh start
     }
 }

@@ -122,7 +122,15 @@ public class LocalEngineTests
         }
         finally { Directory.Delete(dir, true); }
     }
+}
 
+/// <summary>The whole process's allocations are counted, so nothing else may run beside it.</summary>
+[CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
+public sealed class AllocationTests;
+
+[Collection(nameof(AllocationTests))]
+public class SteadyStateAllocationTests
+{
     [Fact]
     public void A_step_in_the_steady_state_allocates_no_gradient_or_parameter_buffer()
     {

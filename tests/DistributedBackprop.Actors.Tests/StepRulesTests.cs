@@ -35,7 +35,10 @@ public class StepRulesTests
     private static StepState<string> Running(bool wait = false, int maxResends = 20, CheckpointPolicy? checkpoint = null, long until = 3) =>
         Feed(Start(until, wait, checkpoint, maxResends), new On.Started(), new On.Joined(["a", "b"])).State;
 
-    private static GradientShard Gradient(int first, int shards, long step = 0, long version = 0) => new(version, step, first, shards, 4, 1.0, []);
+    /// <summary>A gradient of the right shapes and count for the node (10 examples in micro-shards of 4), filled with <paramref name="value"/>.</summary>
+    private static GradientShard Gradient(int first, int shards, long step = 0, long version = 0, float value = 0.5f, int? count = null) =>
+        new(version, step, first, shards, count ?? Math.Max(0, Math.Min(10, (first + shards) * 4) - first * 4), 1.0,
+            [.. Settings.Objective.Model.Parameters.Select(p => new NamedTensor(p.Name, Tensor<float>.Filled(value, p.Shape)))]);
 
     private static string Describe(Send s) => s switch
     {
@@ -52,6 +55,7 @@ public class StepRulesTests
         Send.Log l => $"log step {l.Entry.Step} loss {l.Entry.Loss}",
         Send.Finish { Outcome.Error: { } e } => $"fail: {e.GetType().Name}: {e.Message}",
         Send.Finish f => $"finish at step {f.Outcome.State!.Step}",
+        Send.Exclude x => $"exclude {x.Worker}: {x.Reason}",
         _ => s.ToString(),
     };
 
@@ -131,13 +135,13 @@ public class StepRulesTests
     }
 
     [Fact]
-    public void Gradients_of_another_step_or_of_a_node_the_step_was_not_cut_into_go_to_the_server_as_stale()
+    public void Gradients_of_another_step_or_version_go_to_the_server_as_stale()
     {
-        var (s, sends) = Feed(Running(), new On.GradientPassed("a", Gradient(0, 2, step: 5)), new On.GradientPassed("a", Gradient(0, 1)),
-            new On.GradientPassed("a", Gradient(3, 1)), new On.GradientPassed("a", Gradient(-1, 1)));
-        AssertSends(sends, "server gets stale gradient [0,2) of step 5", "server gets stale gradient [0,1) of step 0",
-            "server gets stale gradient [3,4) of step 0", "server gets stale gradient [-1,0) of step 0");
+        // Late answers are no fault: the server counts them and applies nothing of them.
+        var (s, sends) = Feed(Running(), new On.GradientPassed("a", Gradient(0, 2, step: 5)), new On.GradientPassed("a", Gradient(0, 2, version: 3)));
+        AssertSends(sends, "server gets stale gradient [0,2) of step 5", "server gets stale gradient [0,2) of step 0");
         Assert.Empty(s.Finished);
+        Assert.Equal(0, s.Refused);
     }
 
     [Fact]
@@ -187,5 +191,54 @@ public class StepRulesTests
         var (s, sends) = Feed(running, new On.Applied(new StepApplied(4, 5, 1)));
         Assert.Empty(sends);
         Assert.Same(running, s);
+    }
+
+    [Fact]
+    public void A_gradient_from_no_worker_of_the_run_is_refused_and_counted()
+    {
+        var (s, sends) = Feed(Running(), new On.GradientPassed("mallory", Gradient(0, 2)));
+        Assert.Empty(sends);
+        Assert.Equal(1, s.Refused);
+    }
+
+    [Fact]
+    public void A_worker_that_sends_work_it_was_not_given_or_of_the_wrong_count_or_shape_is_excluded_and_its_work_goes_on()
+    {
+        var (s, sends) = Feed(Running(), new On.GradientPassed("b", Gradient(0, 2)));
+        AssertSends(sends, "exclude b: it sent a gradient of micro-shards [0, 2) of step 0, which it was not given",
+            "unwatch b", "compute [2,3) on a (attempt 1, version 0, step 0, examples 8,9)");
+        Assert.Equal((1L, 1), (s.Refused, s.Workers.Count));
+        Assert.Empty(Feed(s, new On.Joined(["b"])).Sends); // out of the run for good
+
+        (_, sends) = Feed(Running(), new On.GradientPassed("a", Gradient(0, 2, count: 9)));
+        Assert.Equal("exclude a: its gradient counts 9 examples; the micro-shards it was given hold 8", Describe(sends[0]));
+        var misshapen = Gradient(2, 1) with { Gradients = [.. Gradient(2, 1).Gradients.Select((t, i) => i == 0 ? new NamedTensor(t.Name, Tensor<float>.Zeros(3)) : t)] };
+        (_, sends) = Feed(Running(), new On.GradientPassed("b", misshapen));
+        Assert.Equal("exclude b: its gradient of 0.weight has shape [3], not [2, 1]", Describe(sends[0]));
+    }
+
+    [Fact]
+    public void A_non_finite_gradient_is_computed_again_elsewhere_and_the_worker_that_was_wrong_is_excluded()
+    {
+        var (s, sends) = Feed(Running(), new On.GradientPassed("a", Gradient(0, 2, value: float.NaN)));
+        AssertSends(sends, "compute [0,2) on b (attempt 1, version 0, step 0, examples 0,1,2,3,4,5,6,7)"); // a second opinion, not a's
+        Assert.Empty(Feed(s, new On.GradientPassed("a", Gradient(0, 2, value: float.NaN))).Sends); // a again: still waiting
+        (s, sends) = Feed(s, new On.GradientPassed("b", Gradient(0, 2)));
+        AssertSends(sends, "exclude a: its gradient for micro-shards [0, 2) of step 0 was not finite; another worker's was",
+            "unwatch a", "pass gradient [0,2) of step 0 (attempt 1)");
+        Assert.Equal(["b"], s.Workers);
+    }
+
+    [Fact]
+    public void A_non_finite_gradient_that_a_second_worker_reproduces_goes_to_the_server_which_stops_the_run()
+    {
+        var (s, _) = Feed(Running(), new On.GradientPassed("a", Gradient(0, 2, value: float.PositiveInfinity)));
+        var (_, sends) = Feed(s, new On.GradientPassed("b", Gradient(0, 2, value: float.NaN)));
+        AssertSends(sends, "pass gradient [0,2) of step 0 (attempt 1)");
+        // With one worker, its own second result is the second opinion.
+        var alone = Feed(Start(), new On.Started(), new On.Joined(["a"])).State;
+        (alone, sends) = Feed(alone, new On.GradientPassed("a", Gradient(0, 3, value: float.NaN)));
+        AssertSends(sends, "compute [0,3) on a (attempt 1, version 0, step 0, examples 0,1,2,3,4,5,6,7,8,9)");
+        AssertSends(Feed(alone, new On.GradientPassed("a", Gradient(0, 3, value: float.NaN))).Sends, "pass gradient [0,3) of step 0 (attempt 1)");
     }
 }

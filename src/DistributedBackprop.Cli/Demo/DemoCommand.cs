@@ -60,6 +60,7 @@ public static class DemoCommand
         var chosen = section is null ? Sections : Sections.Where(s => s.Name == section).ToArray();
         if (chosen.Length == 0)
             throw new UsageException($"unknown section '{section}'; sections: {string.Join(", ", Sections.Select(s => s.Name))}");
+        if (Nn.AtomicFile.Kind(outDir) is { } kind && kind != "a directory") throw new UsageException($"--out {outDir} is {kind}, not a folder");
         try { Directory.CreateDirectory(outDir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new IOException($"cannot create output folder {outDir}: {e.Message}"); }
         var context = new DemoContext(outDir, seed, Console.Out);

@@ -1,0 +1,38 @@
+using DistributedBackprop.Core;
+using DistributedBackprop.Training;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace DistributedBackprop.Actors;
+
+/// <summary>What a worker's gradient must be before anyone adds it up: pure checks, each with its reason.</summary>
+public static class GradientChecks
+{
+    /// <summary>Why <paramref name="g"/> cannot be a node's gradient of <paramref name="examples"/> examples for this model, or null.</summary>
+    public static string? Problem(GradientShard g, int examples, Objective objective)
+    {
+        if (g.Count != examples) return $"its gradient counts {g.Count} examples; the micro-shards it was given hold {examples}";
+        var parameters = objective.Model.Parameters;
+        if (g.Gradients is null || g.Gradients.Length != parameters.Count) return $"its gradient has {g.Gradients?.Length ?? 0} tensors; the model has {parameters.Count}";
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var t = g.Gradients[i];
+            if (t is null || t.Name != parameters[i].Name || t.Value is null)
+                return $"tensor {i} of its gradient is {(t?.Name is null ? "missing" : $"'{t.Name}'")}, not {parameters[i].Name}";
+            if (!Shapes.Equal(t.Value.Shape, parameters[i].Shape))
+                return $"its gradient of {t.Name} has shape {Shapes.Format(t.Value.Shape)}, not {Shapes.Format(parameters[i].Shape)}";
+        }
+        return null;
+    }
+
+    /// <summary>Whether the loss and every element are finite (the largest magnitude is; a NaN is found first).</summary>
+    public static bool Finite(GradientShard g)
+    {
+        if (!double.IsFinite(g.LossSum)) return false;
+        foreach (var t in g.Gradients)
+        {
+            var data = t.Value.Data;
+            if (data.Length > 0 && !float.IsFinite(data[TP.IndexOfMaxMagnitude(data)])) return false;
+        }
+        return true;
+    }
+}
