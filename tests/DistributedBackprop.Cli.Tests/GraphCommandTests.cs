@@ -89,6 +89,6 @@ public class GraphCommandTests : IDisposable
     public void An_unknown_picture_format_is_refused()
     {
         var r = DbpRunner.Run("graph", "x^2", "--out", Path.Combine(_dir, "f.gif"));
-        DbpRunner.AssertOneLineError(r, "use .dot, .svg or .png");
+        DbpRunner.AssertOneLineError(r, "use .dot, .gv, .svg, .png");
     }
 }

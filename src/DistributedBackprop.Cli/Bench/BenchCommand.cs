@@ -150,10 +150,10 @@ public static class BenchCommand
             plain.Add(Workers(0));
             two.Add(Workers(2));
             if (peer is not null) torch.Add(peer.Fashion(dataFolder, 256, cores, epochs: 2).GetProperty("samples_per_s").GetDouble());
-            twoNodes.Add(ClusterRun.Train(2, training, []));
+            twoNodes.Add(ClusterRun.Train(2, training));
             one.Add(Workers(1));
             four.Add(Workers(4));
-            threeNodes.Add(ClusterRun.Train(3, training, []));
+            threeNodes.Add(ClusterRun.Train(3, training));
         }
         int stepsRun = 2 * (int)Math.Ceiling(60000 / 256.0);
         var rows = new List<Row>

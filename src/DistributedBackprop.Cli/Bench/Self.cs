@@ -27,7 +27,10 @@ public static class Self
     }
 
     /// <summary>Runs to the end (at most <paramref name="limit"/>) and gives its last JSON line.</summary>
-    public static JsonElement LastJson(IEnumerable<string> args, TimeSpan limit)
+    public static JsonElement LastJson(IEnumerable<string> args, TimeSpan limit) => JsonDocument.Parse(LastLine(args, limit)).RootElement;
+
+    /// <summary>Runs to the end (at most <paramref name="limit"/>) and gives the last line it printed; a failure is an IOException.</summary>
+    public static string LastLine(IEnumerable<string> args, TimeSpan limit)
     {
         var (p, err, output) = Start(args);
         using (p)
@@ -35,7 +38,7 @@ public static class Self
             if (!p.WaitForExit(limit)) { p.Kill(entireProcessTree: true); throw new TimeoutException($"dbp {string.Join(' ', args)} took over {limit}"); }
             p.WaitForExit();
             if (p.ExitCode != 0) throw new IOException($"dbp {string.Join(' ', args)} failed: {err.ToString().Trim().Split('\n')[^1]}");
-            return JsonDocument.Parse(output.ToString().TrimEnd().Split('\n')[^1]).RootElement;
+            return output.ToString().TrimEnd().Split('\n')[^1];
         }
     }
 }
