@@ -29,7 +29,7 @@ public static class Cli
         var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"dbp: {parsed.Errors[0].Message} (see '{string.Join(' ', CommandPath(parsed))} --help')");
+            Console.Error.WriteLine($"dbp: {Error(parsed)} (see '{string.Join(' ', CommandPath(parsed))} --help')");
             return 2;
         }
         try
@@ -50,6 +50,21 @@ public static class Cli
             Console.Error.WriteLine($"dbp: {message}");
             return code;
         }
+    }
+
+    /// <summary>
+    /// The parser's own message, a word it did not recognise first (with what it may have meant) rather than
+    /// the "required command was not provided" that follows from it.
+    /// </summary>
+    private static string Error(ParseResult parsed)
+    {
+        if (parsed.UnmatchedTokens.FirstOrDefault() is { } word)
+        {
+            var close = Suggestions.For(word, Suggestions.Names(parsed.CommandResult.Command));
+            var message = parsed.Errors.FirstOrDefault(e => e.Message.Contains($"'{word}'"))?.Message.TrimEnd('.') ?? $"Unrecognized command or argument '{word}'";
+            return close.Count == 0 ? message : $"{message}; did you mean {string.Join(" or ", close.Take(3).Select(c => $"'{c}'"))}?";
+        }
+        return parsed.Errors[0].Message;
     }
 
     private static IEnumerable<string> CommandPath(ParseResult parsed)
