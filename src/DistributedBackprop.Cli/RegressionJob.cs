@@ -54,7 +54,7 @@ public static class RegressionJob
         var grid = Enumerable.Range(0, points).Select(i => i / (float)(points - 1)).ToArray();
         var bindings = parameters.ToBindings();
         bindings[settings.Objective.X.Name] = Tensor<float>.FromArray(grid, points, 1);
-        var fit = Backprop.Evaluate(settings.Objective.Prediction, bindings);
+        var fit = Backprop.Evaluate(settings.Objective.Evaluation, bindings);
         Plots.Regression(path, data.Inputs.Data, data.Targets.Data, grid, fit.Data);
     }
 

@@ -4,10 +4,10 @@ using DistributedBackprop.Nn;
 
 namespace DistributedBackprop.Training;
 
-/// <summary>Classification accuracy of a model on a data set: forward passes only, in compiled batches.</summary>
+/// <summary>Classification accuracy of a model on a data set: forward passes only (evaluation mode), in compiled batches.</summary>
 public sealed class Accuracy(Objective objective, int batchSize = 1000)
 {
-    private readonly Expr _logits = objective.Prediction;
+    private readonly Expr _logits = objective.Evaluation;
     private readonly Dictionary<int, Plan<float>> _plans = [];
 
     public double Of(Parameters<float> parameters, Dataset data)
