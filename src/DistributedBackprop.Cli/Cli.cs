@@ -16,6 +16,9 @@ public static class Cli
         GradCheckCommand.Create(),
         TrainCommand.Create(),
         NodeCommand.Create(),
+        PredictCommand.Create(),
+        EvalCommand.Create(),
+        ExportCommand.Create(),
         Bench.BenchCommand.Create(),
     };
 
@@ -28,7 +31,7 @@ public static class Cli
         var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
         if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"dbp: {parsed.Errors[0].Message} (see '{string.Join(' ', CommandPath(parsed))} --help')");
+            Console.Error.WriteLine($"dbp: {ModelOptions.OneLine(parsed.Errors[0])} (see '{string.Join(' ', CommandPath(parsed))} --help')");
             return 2;
         }
         try
@@ -41,6 +44,7 @@ public static class Cli
             {
                 UsageException or ParseException or UnboundVariableException or ShapeException => (2, e.Message),
                 DistributedBackprop.Data.DataException or DistributedBackprop.Nn.CheckpointException => (2, e.Message),
+                DistributedBackprop.Training.JobException or DistributedBackprop.Nn.ModelSpecException => (2, e.Message),
                 DistributedBackprop.Training.TrainingDivergedException => (1, e.Message),
                 IOException or UnauthorizedAccessException or TimeoutException => (1, e.Message),
                 _ => (1, $"internal error: {e.GetType().Name}: {e.Message}"),

@@ -61,6 +61,9 @@ public sealed class ModelOptions
         return job with { Loss = r.GetValue(Loss), HuberDelta = delta };
     }
 
+    /// <summary>--metrics, checked: null, or a .csv or .jsonl path.</summary>
+    public string? MetricsPath(ParseResult r) => Curves.CheckMetrics(r.GetValue(Metrics));
+
     private static string ReadModel(string path)
     {
         try { return File.ReadAllText(path); }

@@ -34,14 +34,21 @@ public sealed record CheckpointPolicy(string Folder, long Every)
     /// </summary>
     public static Dictionary<string, string> Meta(TrainingSettings settings, long nextStep)
     {
+        var meta = Card(settings.Objective);
+        meta["next_step"] = nextStep.ToString(CultureInfo.InvariantCulture);
+        meta["settings"] = Fingerprint(settings);
+        return meta;
+    }
+
+    /// <summary>The model card: "model" (<see cref="ModelSpec"/>'s JSON), "loss", and the data card's entries where there is one.</summary>
+    public static Dictionary<string, string> Card(Objective objective)
+    {
         var meta = new Dictionary<string, string>
         {
-            ["next_step"] = nextStep.ToString(CultureInfo.InvariantCulture),
-            ["settings"] = Fingerprint(settings),
-            ["model"] = ModelSpec.ToJson(settings.Objective.Model),
-            ["loss"] = Objective.NameOf(settings.Objective.Loss),
+            ["model"] = ModelSpec.ToJson(objective.Model),
+            ["loss"] = Objective.NameOf(objective.Loss),
         };
-        if (settings.Objective.Card is { } card) foreach (var (k, v) in card.ToMeta()) meta[k] = v;
+        if (objective.Card is { } card) foreach (var (k, v) in card.ToMeta()) meta[k] = v;
         return meta;
     }
 
