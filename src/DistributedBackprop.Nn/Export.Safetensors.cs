@@ -69,9 +69,10 @@ public static class Safetensors
         if (file.Length < 8) throw Bad(source, "shorter than its 8-byte header length");
         long n = BinaryPrimitives.ReadInt64LittleEndian(file);
         if (n <= 0 || n > MaxHeader || n > file.Length - 8) throw Bad(source, $"a header of {n} bytes does not fit");
+        if (!System.Text.Unicode.Utf8.IsValid(file.Slice(8, (int)n))) throw Bad(source, "the header is not UTF-8");
         JsonObject header;
         try { header = JsonNode.Parse(file.Slice(8, (int)n), documentOptions: new JsonDocumentOptions { MaxDepth = 8 }) as JsonObject ?? throw Bad(source, "the header is not a JSON object"); }
-        catch (JsonException e) { throw Bad(source, $"the header is not JSON ({e.Message})"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or DecoderFallbackException) { throw Bad(source, $"the header is not UTF-8 JSON ({e.Message})"); }
         var data = file[(8 + (int)n)..];
         var tensors = new Dictionary<string, Tensor<float>>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
