@@ -69,3 +69,45 @@ public class DropoutTrainingTests
         Assert.Equal(outputs.Select((o, i) => (o - (double)Data.Targets.Data[i]) * (o - Data.Targets.Data[i])).Average(), loss, 5);
     }
 }
+
+/// <summary>The csv job as a worker node receives it: every field checked, the file's hash before its values.</summary>
+public class CsvJobTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dbp-job-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void A_worker_refuses_a_file_that_is_not_the_jobs()
+    {
+        var path = Path.Combine(_dir, "d.csv");
+        File.WriteAllText(path, "x,y\n1,a\n2,b\n");
+        var source = new CsvSource(path, "y", null, 0, null, Tabular.Hash(path));
+        var job = new TrainingJob(TrainingJob.CsvTask, [4], "relu", 0, 0, null, Csv: source);
+        Assert.Equal(2, job.Prepare(loadHeld: false).Train.Count);
+        File.WriteAllText(path, "x,y\n1,a\n2,c\n");
+        Assert.Contains("not the file the job was made from", Assert.Throws<DataException>(() => job.Prepare(loadHeld: false)).Message);
+    }
+
+    [Theory]
+    [InlineData("relative.csv", "y", null, 0.0, "must be an absolute path")]
+    [InlineData("/etc/passwd", "y", null, 0.0, "must end in .csv")]
+    [InlineData("/d.csv", "", null, 0.0, "needs a name")]
+    [InlineData("/d.csv", "y", "clustering", 0.0, "unknown task 'clustering'")]
+    [InlineData("/d.csv", "y", null, 1.5, "validation share")]
+    public void Impossible_descriptions_are_refused_before_a_file_is_opened(string path, string target, string? kind, double validation, string expected)
+    {
+        var job = new TrainingJob(TrainingJob.CsvTask, [4], "relu", 0, 0, null, Csv: new CsvSource(path, target, kind, validation, null, new string('0', 64)));
+        Assert.Contains(expected, Assert.Throws<JobException>(() => job.Prepare()).Message);
+        Assert.Contains("hash", new CsvSource("/d.csv", "y", null, 0, null, "XYZ").Problem());
+    }
+
+    [Theory]
+    [InlineData("""{"layers":[{"type":"Linear","out_features":100000}]}""", null, "\"out_features\" must be a whole number from 1 to 65536")]
+    [InlineData(null, "cross-entropy", "the loss cross-entropy is for classification")]
+    [InlineData(null, "hinge", "unknown loss 'hinge'")]
+    public void Bad_models_and_losses_in_a_job_are_job_errors(string? model, string? loss, string expected)
+    {
+        var job = new TrainingJob(TrainingJob.Regression, [4], "tanh", 10, 0, null, model, loss);
+        Assert.Contains(expected, Assert.Throws<JobException>(() => job.Objective()).Message);
+    }
+}
