@@ -21,6 +21,9 @@ public sealed record CheckpointPolicy(string Folder, long Every)
         var text = $"{s.Objective.Model}|{s.Objective.LossText}|{s.Optimizer}|{s.Batches}|{s.MicroShard}|{s.Seed}";
         // Dropout's masks come from the objective's seed: a model with masks names it (others keep their old fingerprint).
         if (s.Objective.Model.Layers.Any(l => l is Dropout { NeedsMask: true })) text += $"|dropout seed {s.Objective.Seed}";
+        // A CSV's data decide the numbers too: its card (columns, scaling, classes) stands for them.
+        if (s.Objective.Card is { } card && !ReferenceEquals(card, DataCard.NotebookRegression) && !ReferenceEquals(card, DataCard.FashionMnist))
+            text += "|" + string.Join(";", card.ToMeta().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }
 

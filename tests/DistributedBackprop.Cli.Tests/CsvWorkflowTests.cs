@@ -183,6 +183,19 @@ public class CsvWorkflowTests : IDisposable
         Assert.Equal("step,epoch,loss", File.ReadAllLines(At("r.csv"))[0]);
     }
 
+    [Fact]
+    public void A_checkpoint_resumes_only_on_the_data_it_was_trained_on()
+    {
+        string[] run = With(Stones, "--epochs", "2", "--checkpoint", At("c"));
+        Last(DbpRunner.Run(run));
+        var longer = Last(DbpRunner.Run(With(run, "--epochs", "3", "--resume", "true")));
+        Assert.Equal(3, longer.GetProperty("epoch").GetInt32());
+        Assert.Equal(Last(DbpRunner.Run(With(Stones, "--epochs", "3"))).GetProperty("param_hash").GetString(), longer.GetProperty("param_hash").GetString());
+        var other = At("other.csv");
+        File.WriteAllLines(other, [.. File.ReadAllLines(Train).Take(901), .. File.ReadAllLines(Test).Skip(1)]); // the same columns and count, other rows
+        DbpRunner.AssertBadInput(DbpRunner.Run(With(run, "--data", other, "--epochs", "3", "--resume", "true")), "written by a run with other settings");
+    }
+
     [TorchFact]
     public void Pytorch_loads_the_safetensors_export_and_predicts_the_same()
     {
