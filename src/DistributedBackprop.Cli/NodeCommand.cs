@@ -20,7 +20,7 @@ public static class NodeCommand
         var seeds = new Option<string?>("--seed-nodes") { Description = "comma-separated seed addresses, e.g. akka.tcp://dbp@127.0.0.1:4053 (or DBP_SEED_NODES)" };
         var minWorkers = new Option<int>("--min-workers") { Description = "worker nodes to wait for before training", DefaultValueFactory = _ => 1 };
         var joinTimeout = new Option<double>("--join-timeout") { Description = "seconds to wait to join the cluster, or for --min-workers", DefaultValueFactory = _ => 60 };
-        var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist [training flags]", Arity = ArgumentArity.ZeroOrMore };
+        var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist|csv [training flags]", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("node", "One node of a training cluster (Akka.Cluster): the parameter server, or a worker")
         {
             role, hostname, port, seeds, minWorkers, joinTimeout, training,
@@ -74,7 +74,7 @@ public static class NodeCommand
     private static int ParameterServer(string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training)
     {
         if (minWorkers <= 0) throw new UsageException("--min-workers must be positive");
-        if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist [flags]");
+        if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist|csv [flags]");
         var request = TrainCommand.Parse(training);
         var system = Start(host, port, ActorSystems.ParameterServerRole, []);
         var cluster = Akka.Cluster.Cluster.Get(system);

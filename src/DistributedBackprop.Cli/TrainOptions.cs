@@ -9,7 +9,7 @@ namespace DistributedBackprop.Cli;
 public sealed class TrainOptions
 {
     public readonly Option<string> Optimizer = new("--optimizer") { Description = "sgd, momentum, nesterov, adam, adamw or rmsprop", DefaultValueFactory = _ => "sgd" };
-    public readonly Option<double> Momentum = new("--momentum") { Description = "momentum for momentum and nesterov", DefaultValueFactory = _ => 0.9 };
+    public readonly Option<double> Momentum = new("--momentum") { Description = "momentum for momentum and nesterov (and rmsprop, where given)", DefaultValueFactory = _ => 0.9 };
     public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => 0.0 };
     public readonly Option<string> Schedule = new("--lr-schedule") { Description = "constant; cosine (anneals to 0 over the run); step (--lr-step-size, --lr-gamma); warmup-cosine (--warmup-steps, then cosine)", DefaultValueFactory = _ => "constant" };
     /// <summary>The model, loss, optimizer details, schedule, clipping, --init and --metrics flags.</summary>
