@@ -22,7 +22,7 @@ public enum TargetColumn { None, Numbers, Texts }
 public static class Csv
 {
     /// <summary>A bound on what one file may ask this process to hold: rows × columns values.</summary>
-    public const long MaxValues = 1L << 30;
+    public const long MaxValues = 1L << 28; // 2 GB as doubles while reading
 
     private static CsvReaderOptions Options => new()
     {
