@@ -78,9 +78,13 @@ public static class Csv
             indices[i] = IndexOf(header, features[i]);
             if (indices[i] < 0) throw new DataException($"{path}: no column '{features[i]}', which the model reads (the columns are {List(header)})");
         }
-        var values = new List<double[]>();
-        var block = new double[Math.Max(1, 65536 / indices.Length) * indices.Length];
-        int used = 0, rows = 0;
+        // One array, sized after the first rows from their bytes and the file's length (grown by doubling past
+        // that): no copy per block, one trim at the end.
+        int width = indices.Length, needed = indices.Append(targetIndex).Max() + 1;
+        long length = new FileInfo(path).Length;
+        var all = new double[1024 * width];
+        long used = 0;
+        int rows = 0;
         var numbers = target == TargetColumn.Numbers ? new List<double>() : null;
         var texts = target == TargetColumn.Texts ? new List<string>() : null;
         try
@@ -88,23 +92,24 @@ public static class Csv
             while (reader.Read())
             {
                 rows++;
-                if ((long)rows * (indices.Length + 1) > MaxValues) throw new DataException($"{path}: over {MaxValues} values: too large to load");
-                if (used == block.Length) { values.Add(block); block = new double[block.Length]; used = 0; }
-                for (int i = 0; i < indices.Length; i++) block[used++] = Number(reader, indices[i], header, path);
-                if (numbers is not null) numbers.Add(Number(reader, targetIndex, header, path));
+                if ((long)rows * (width + 1) > MaxValues) throw new DataException($"{path}: over {MaxValues} values: too large to load");
+                if (rows == 1024 && reader.ByteOffset > 0)
+                    Array.Resize(ref all, (int)Math.Clamp((long)(length / (double)reader.ByteOffset * 1023 * 1.02 + 16) * width, all.Length, MaxValues));
+                if (used + width > all.Length) Array.Resize(ref all, (int)Math.Min(MaxValues, 2L * all.Length));
+                if (reader.FieldCount < needed) throw Bad(reader, path, header[Enumerable.Range(reader.FieldCount, needed - reader.FieldCount).First(c => c == targetIndex || indices.Contains(c))], "missing value");
+                for (int i = 0; i < width; i++)
+                    all[used++] = reader.TryParse<double>(indices[i], out var v) && double.IsFinite(v) ? v : NotANumber(reader, indices[i], header, path);
+                if (numbers is not null) numbers.Add(reader.TryParse<double>(targetIndex, out var y) && double.IsFinite(y) ? y : NotANumber(reader, targetIndex, header, path));
                 else if (texts is not null)
                 {
-                    if (targetIndex >= reader.FieldCount || reader.IsEmpty(targetIndex)) throw Bad(reader, path, header[targetIndex], "missing value");
+                    if (reader.IsEmpty(targetIndex)) throw Bad(reader, path, header[targetIndex], "missing value");
                     texts.Add(reader.GetString(targetIndex));
                 }
             }
         }
         catch (CsvFormatException e) { throw new DataException($"{path}: row {reader.RowNumber} (line {Line(path, reader.ByteOffset)}): malformed CSV ({e.Message})"); }
         if (rows == 0) throw new DataException($"{path}: no data rows after the header");
-        var all = new double[(long)rows * indices.Length];
-        int at = 0;
-        foreach (var full in values) { full.CopyTo(all, at); at += full.Length; }
-        Array.Copy(block, 0, all, at, used);
+        if (used != all.Length) Array.Resize(ref all, (int)used);
         return new CsvTable(path, features, rows, all, numbers?.ToArray(), texts?.ToArray());
     }
 
@@ -126,15 +131,15 @@ public static class Csv
     private static string List(IReadOnlyList<string> header) =>
         string.Join(", ", header.Take(12).Select(h => $"'{h}'")) + (header.Count > 12 ? $" and {header.Count - 12} more" : "");
 
-    private static double Number(CsvReader reader, int index, IReadOnlyList<string> header, string path)
+    /// <summary>Why a field that did not parse is not a number: it is missing, not a number, or not finite.</summary>
+    private static double NotANumber(CsvReader reader, int index, IReadOnlyList<string> header, string path)
     {
-        if (index >= reader.FieldCount || reader.IsEmpty(index)) throw Bad(reader, path, header[index], "missing value");
-        if (reader.TryParse<double>(index, out var v) && double.IsFinite(v)) return v;
+        if (reader.IsEmpty(index)) throw Bad(reader, path, header[index], "missing value");
         var text = reader.GetString(index);
         if (text.Length > 40) text = text[..40] + "...";
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
-            ? throw Bad(reader, path, header[index], $"'{text}' is not a finite number")
-            : throw Bad(reader, path, header[index], $"'{text}' is not a number");
+        throw double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
+            ? Bad(reader, path, header[index], $"'{text}' is not a finite number")
+            : Bad(reader, path, header[index], $"'{text}' is not a number");
     }
 
     private static DataException Bad(CsvReader reader, string path, string column, string what) =>

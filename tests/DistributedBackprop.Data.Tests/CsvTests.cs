@@ -47,6 +47,17 @@ public class CsvTests : IDisposable
     }
 
     [Fact]
+    public void Large_files_are_read_whole_however_their_rows_grow()
+    {
+        // Short rows first, then long ones: the size guessed from the first rows is too small and grows.
+        var rows = Enumerable.Range(0, 5000).Select(i => i < 2000 ? (double)i : i * 1e10 + 0.123456789).ToArray();
+        var path = File_("big.csv", "a,b\n" + string.Concat(rows.Select(v => $"{v:R},{-v:R}\n")));
+        var t = Csv.Read(path, null, null, TargetColumn.None);
+        Assert.Equal(5000, t.Rows);
+        Assert.Equal(rows.SelectMany(v => new[] { v, -v }), t.Values);
+    }
+
+    [Fact]
     public void A_missing_file_is_a_data_error() =>
         Assert.Contains("cannot read", Assert.Throws<DataException>(() => Csv.Read(Path.Combine(_dir, "none.csv"), null, "y", TargetColumn.Numbers)).Message);
 

@@ -12,9 +12,16 @@ mkdir -p "$dir"
 file="$dir/numeric-1000000x20.csv"
 [ -f "$file" ] || /usr/bin/python3 "$here/make_numeric.py" "$file"
 dotnet build "$root/tests/DistributedBackprop.Benchmarks" -c Release -nologo -v q >/dev/null
+bench() { DOTNET_TieredCompilation=0 dotnet "$root/tests/DistributedBackprop.Benchmarks/bin/Release/net10.0/DistributedBackprop.Benchmarks.dll" --csv "$file" "$1"; }
 echo "uptime: $(uptime)"
+# Cold: one read a process, as `dbp train csv` reads its file (dbp runs without tiered compilation, as here).
 for ((i = 0; i < rounds; i++)); do
+  echo "cold $((i + 1)):"
   /usr/bin/python3 "$here/pandas_read.py" "$file" 1
-  dotnet "$root/tests/DistributedBackprop.Benchmarks/bin/Release/net10.0/DistributedBackprop.Benchmarks.dll" --csv "$file" 1
+  bench 1
 done
+# Warm: ROUNDS reads in one process each, the median.
+echo "warm:"
+/usr/bin/python3 "$here/pandas_read.py" "$file" "$rounds"
+bench "$rounds"
 echo "uptime: $(uptime)"
