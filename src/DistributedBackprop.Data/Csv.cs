@@ -4,10 +4,10 @@ using CsvHelper;
 namespace DistributedBackprop.Data;
 
 /// <summary>
-/// Columns of a CSV file read whole: the feature columns as doubles, row after row, and the target column as
-/// numbers or as text (class names), or absent.
+/// Columns of a CSV file read whole: the feature columns as doubles, row after row (a view of the array they
+/// were parsed into, which may be longer), and the target column as numbers or as text (class names), or absent.
 /// </summary>
-public sealed record CsvTable(string Source, IReadOnlyList<string> Features, int Rows, double[] Values, double[]? TargetNumbers, string[]? TargetTexts);
+public sealed record CsvTable(string Source, IReadOnlyList<string> Features, int Rows, ArraySegment<double> Values, double[]? TargetNumbers, string[]? TargetTexts);
 
 /// <summary>How a CSV's target column is read: not at all, as numbers, or as class names.</summary>
 public enum TargetColumn { None, Numbers, Texts }
@@ -79,7 +79,7 @@ public static class Csv
             if (indices[i] < 0) throw new DataException($"{path}: no column '{features[i]}', which the model reads (the columns are {List(header)})");
         }
         // One array, sized after the first rows from their bytes and the file's length (grown by doubling past
-        // that): no copy per block, one trim at the end.
+        // that) and never copied to trim it: a first read pays for every page it touches.
         int width = indices.Length, needed = indices.Append(targetIndex).Max() + 1;
         long length = new FileInfo(path).Length;
         var all = new double[1024 * width];
@@ -109,8 +109,7 @@ public static class Csv
         }
         catch (CsvFormatException e) { throw new DataException($"{path}: row {reader.RowNumber} (line {Line(path, reader.ByteOffset)}): malformed CSV ({e.Message})"); }
         if (rows == 0) throw new DataException($"{path}: no data rows after the header");
-        if (used != all.Length) Array.Resize(ref all, (int)used);
-        return new CsvTable(path, features, rows, all, numbers?.ToArray(), texts?.ToArray());
+        return new CsvTable(path, features, rows, new ArraySegment<double>(all, 0, (int)used), numbers?.ToArray(), texts?.ToArray());
     }
 
     /// <summary>The first data row's value in <paramref name="column"/>, or null where the file has no data row or no such column.</summary>

@@ -73,7 +73,7 @@ public static class Tabular
         return (card.Standardize(table.Values), table.Rows);
     }
 
-    private static Dataset Build(DataCard card, double[] raw, (double[]? Numbers, string[]? Texts) target, string source)
+    private static Dataset Build(DataCard card, ReadOnlySpan<double> raw, (double[]? Numbers, string[]? Texts) target, string source)
     {
         int n = raw.Length / card.Features.Count;
         var x = card.Standardize(raw);
@@ -83,9 +83,9 @@ public static class Tabular
         return new Dataset(x, [n, card.Features.Count], y, [n, 1]);
     }
 
-    private static double[] Rows(double[] values, int f, int[] rows)
+    private static ArraySegment<double> Rows(ArraySegment<double> values, int f, int[] rows)
     {
-        if (rows.Length * f == values.Length) return values;
+        if (rows.Length * f == values.Count) return values;
         var picked = new double[rows.Length * f];
         for (int i = 0; i < rows.Length; i++) values.AsSpan(rows[i] * f, f).CopyTo(picked.AsSpan(i * f, f));
         return picked;
