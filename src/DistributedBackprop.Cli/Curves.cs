@@ -7,14 +7,15 @@ using ScottPlot;
 namespace DistributedBackprop.Cli;
 
 /// <summary>
-/// A run's learning curves: the loss of every step, and at the end of each epoch the held-out split's loss
-/// and accuracy. Written as a metrics file (a row per step: <c>--metrics</c>) and drawn (<c>--plot</c>).
+/// A run's learning curves: the loss of every step, and at the end of each epoch the mean training loss, the
+/// held-out split's loss and accuracy and the training split's accuracy (evaluation mode, as the held-out
+/// split's). Written as a metrics file (a row per step: <c>--metrics</c>) and drawn (<c>--plot</c>).
 /// </summary>
 public sealed class Curves(string heldName = "validation")
 {
     public sealed record Step(long Number, int Epoch, double Loss);
-    /// <summary>The held-out split after <paramref name="Epoch"/> (from 1), whose last step was <paramref name="LastStep"/>.</summary>
-    public sealed record Held(long LastStep, int Epoch, double TrainLoss, double Loss, double? Accuracy);
+    /// <summary>The end of <paramref name="Epoch"/> (from 1), whose last step was <paramref name="LastStep"/>; held-out values where there is a held-out split, accuracies for classes.</summary>
+    public sealed record Held(long LastStep, int Epoch, double TrainLoss, double? Loss, double? Accuracy, double? TrainAccuracy);
 
     public List<Step> Steps { get; } = [];
     public List<Held> Epochs { get; } = [];
@@ -31,31 +32,34 @@ public sealed class Curves(string heldName = "validation")
 
     /// <summary>
     /// One row per step: step, epoch (from 1), loss (the minibatch's mean, before the update), and on the
-    /// last step of an epoch the held-out loss and accuracy (empty, or absent in JSON lines, elsewhere).
+    /// last step of an epoch the held-out loss and accuracy and the training accuracy (empty, or absent in
+    /// JSON lines, elsewhere).
     /// </summary>
     public void WriteMetrics(string path)
     {
         var held = Epochs.ToDictionary(e => e.LastStep);
         bool jsonl = path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
-        bool accuracy = Epochs.Any(e => e.Accuracy is not null);
+        bool heldLoss = Epochs.Any(e => e.Loss is not null), accuracy = Epochs.Any(e => e.Accuracy is not null), trainAccuracy = Epochs.Any(e => e.TrainAccuracy is not null);
         var text = new StringBuilder();
         string loss = heldName + "_loss", acc = heldName + "_accuracy";
-        if (!jsonl) text.Append("step,epoch,loss").Append(Epochs.Count > 0 ? $",{loss}" : "").Append(accuracy ? $",{acc}" : "").Append('\n');
+        if (!jsonl) text.Append("step,epoch,loss").Append(heldLoss ? $",{loss}" : "").Append(accuracy ? $",{acc}" : "").Append(trainAccuracy ? ",train_accuracy" : "").Append('\n');
         foreach (var s in Steps)
         {
             var h = held.GetValueOrDefault(s.Number);
             if (jsonl)
             {
                 var row = new Dictionary<string, object> { ["step"] = s.Number, ["epoch"] = s.Epoch + 1, ["loss"] = Finite(s.Loss) };
-                if (h is not null) row[loss] = Finite(h.Loss);
+                if (h?.Loss is double l) row[loss] = Finite(l);
                 if (h?.Accuracy is double a) row[acc] = a;
+                if (h?.TrainAccuracy is double t) row["train_accuracy"] = t;
                 text.Append(JsonSerializer.Serialize(row)).Append('\n');
             }
             else
             {
                 text.Append(CultureInfo.InvariantCulture, $"{s.Number},{s.Epoch + 1},{s.Loss:R}");
-                if (Epochs.Count > 0) text.Append(',').Append(h is null ? "" : h.Loss.ToString("R", CultureInfo.InvariantCulture));
+                if (heldLoss) text.Append(',').Append(h?.Loss?.ToString("R", CultureInfo.InvariantCulture) ?? "");
                 if (accuracy) text.Append(',').Append(h?.Accuracy?.ToString("R", CultureInfo.InvariantCulture) ?? "");
+                if (trainAccuracy) text.Append(',').Append(h?.TrainAccuracy?.ToString("R", CultureInfo.InvariantCulture) ?? "");
                 text.Append('\n');
             }
         }
@@ -70,7 +74,7 @@ public sealed class Curves(string heldName = "validation")
         var plots = new List<Plot>();
         if (first is not null) plots.Add(first);
         plots.Add(LossPlot());
-        if (Epochs.Any(e => e.Accuracy is not null)) plots.Add(AccuracyPlot());
+        if (Epochs.Any(e => e.Accuracy is not null || e.TrainAccuracy is not null)) plots.Add(AccuracyPlot());
         Plots.SaveSideBySide(path, plots);
     }
 
@@ -87,10 +91,14 @@ public sealed class Curves(string heldName = "validation")
             train.LineWidth = 2;
             train.MarkerSize = 7;
             train.LegendText = "train (epoch mean)";
-            var held = plot.Add.Scatter(xs, Epochs.Select(e => e.Loss).ToArray(), Plots.Orange);
-            held.LineWidth = 2;
-            held.MarkerSize = 7;
-            held.LegendText = heldName;
+            var withHeld = Epochs.Where(e => e.Loss is not null).ToArray();
+            if (withHeld.Length > 0)
+            {
+                var held = plot.Add.Scatter(withHeld.Select(e => (double)e.LastStep).ToArray(), withHeld.Select(e => e.Loss!.Value).ToArray(), Plots.Orange);
+                held.LineWidth = 2;
+                held.MarkerSize = 7;
+                held.LegendText = heldName;
+            }
             Plots.Legend(plot);
         }
         return plot;
@@ -98,12 +106,16 @@ public sealed class Curves(string heldName = "validation")
 
     private Plot AccuracyPlot()
     {
-        var plot = Plots.NewFigure($"{heldName} accuracy", "epoch", "accuracy");
-        var epochs = Epochs.Where(e => e.Accuracy is not null).ToArray();
-        var line = plot.Add.Scatter(epochs.Select(e => (double)e.Epoch).ToArray(), epochs.Select(e => e.Accuracy!.Value).ToArray(), Plots.Orange);
-        line.LineWidth = 2;
-        line.MarkerSize = 7;
-        line.LegendText = heldName;
+        var plot = Plots.NewFigure("accuracy", "epoch", "accuracy");
+        foreach (var (name, color, of) in new (string, ScottPlot.Color, Func<Held, double?>)[] { ("train", Plots.Navy, e => e.TrainAccuracy), (heldName, Plots.Orange, e => e.Accuracy) })
+        {
+            var epochs = Epochs.Where(e => of(e) is not null).ToArray();
+            if (epochs.Length == 0) continue;
+            var line = plot.Add.Scatter(epochs.Select(e => (double)e.Epoch).ToArray(), epochs.Select(e => of(e)!.Value).ToArray(), color);
+            line.LineWidth = 2;
+            line.MarkerSize = 7;
+            line.LegendText = name;
+        }
         Plots.Legend(plot);
         return plot;
     }

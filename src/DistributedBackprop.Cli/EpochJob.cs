@@ -8,14 +8,15 @@ namespace DistributedBackprop.Cli;
 
 /// <summary>
 /// Fashion-MNIST and CSV training: epoch by epoch, and after each, the mean training loss, the held-out
-/// split's loss and (for classes) accuracy, time and throughput.
+/// split's loss and (for classes) accuracy, time and throughput; with <c>trainAccuracy</c> (for the curves)
+/// the training split's accuracy too, which costs a forward pass over it.
 /// </summary>
 public static class EpochJob
 {
     public sealed record Epoch(int Number, double Seconds, double SamplesPerSecond, double Loss, double? HeldLoss, double? HeldAccuracy, string ParamHash);
 
     public static List<Epoch> Run(TrainingSettings settings, ITrainingEngine engine, Dataset train, Dataset? held, string heldName,
-        TrainingState start, bool json, TextWriter output, Curves curves)
+        TrainingState start, bool json, TextWriter output, Curves curves, bool trainAccuracy = false)
     {
         engine.AwaitWorkers();
         var inference = new Inference(settings.Objective);
@@ -44,7 +45,8 @@ public static class EpochJob
             int samples = (int)Math.Min(train.Count, steps * settings.Batches.BatchSize);
             var (heldLoss, heldAccuracy) = held is null ? (null, null) : inference.Evaluate(state.Parameters, held) is var (l, a) ? ((double?)l, a) : default;
             var e = new Epoch(epoch + 1, seconds, samples / seconds, lossSum / steps, heldLoss, heldAccuracy, state.Parameters.Hash());
-            if (heldLoss is double hl) curves.Epochs.Add(new Curves.Held(state.Step - 1, epoch + 1, e.Loss, hl, heldAccuracy));
+            double? accuracyOnTrain = trainAccuracy && train.Labels is not null ? inference.Evaluate(state.Parameters, train).Accuracy : null;
+            curves.Epochs.Add(new Curves.Held(state.Step - 1, epoch + 1, e.Loss, heldLoss, heldAccuracy, accuracyOnTrain));
             epochs.Add(e);
             Print(e, heldName, json, output, engine.Workers);
         }

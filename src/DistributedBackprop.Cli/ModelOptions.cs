@@ -28,7 +28,7 @@ public sealed class ModelOptions
     public readonly Option<double> Eps = new("--eps") { Description = "Adam's, AdamW's and RMSprop's epsilon", DefaultValueFactory = _ => 1e-8 };
     public readonly Option<double> Alpha = new("--alpha") { Description = "RMSprop's smoothing constant", DefaultValueFactory = _ => 0.99 };
     public readonly Option<string?> Init = new("--init") { Description = "start from these weights (a .safetensors file, e.g. a PyTorch state_dict saved with safetensors; names and shapes as the model's)" };
-    public readonly Option<string?> Metrics = new("--metrics") { Description = "write a row per step to this .csv or .jsonl file (step, epoch, loss; held-out loss and accuracy at the end of each epoch)" };
+    public readonly Option<string?> Metrics = new("--metrics") { Description = "write a row per step to this .csv or .jsonl file (step, epoch, loss; held-out loss and accuracy, and training accuracy, at the end of each epoch)" };
 
     public ModelOptions()
     {

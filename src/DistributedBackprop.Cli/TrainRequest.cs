@@ -38,7 +38,7 @@ public sealed record TrainRequest(
                 }
                 break;
             case TrainingJob.Fashion or TrainingJob.CsvTask:
-                EpochJob.Run(Settings, engine, Train, Test, HeldName, Start, Json, output, curves);
+                EpochJob.Run(Settings, engine, Train, Test, HeldName, Start, Json, output, curves, trainAccuracy: Plot is not null || Metrics is not null);
                 if (Plot is string picture)
                 {
                     curves.Plot(picture);

@@ -85,10 +85,11 @@ public class CsvWorkflowTests : IDisposable
         var run = Last(DbpRunner.Run([.. Stones, "--checkpoint", At("run"), "--plot", At("curves.png"), "--metrics", At("metrics.csv")]));
         Assert.Equal([0x89, 0x50, 0x4E, 0x47], File.ReadAllBytes(At("curves.png"))[..4]);
         var metrics = File.ReadAllLines(At("metrics.csv"));
-        Assert.Equal("step,epoch,loss,test_loss,test_accuracy", metrics[0]);
+        Assert.Equal("step,epoch,loss,test_loss,test_accuracy,train_accuracy", metrics[0]);
         Assert.Equal(6 * 38 + 1, metrics.Length); // 1,200 rows in batches of 32: 38 steps an epoch
         Assert.Equal(6, metrics.Count(l => !l.EndsWith(",,")) - 1);
-        Assert.Equal(run.GetProperty("test_accuracy").GetDouble(), double.Parse(metrics[^1].Split(',')[^1], System.Globalization.CultureInfo.InvariantCulture), 4);
+        Assert.Equal(run.GetProperty("test_accuracy").GetDouble(), double.Parse(metrics[^1].Split(',')[^2], System.Globalization.CultureInfo.InvariantCulture), 4);
+        Assert.InRange(double.Parse(metrics[^1].Split(',')[^1], System.Globalization.CultureInfo.InvariantCulture), 0.8, 1.0); // the training rows' accuracy
 
         var predicted = DbpRunner.Run("predict", "--model", At("run"), "--data", New, "--out", At("predictions.csv"));
         Assert.True(predicted.ExitCode == 0, predicted.Err);
