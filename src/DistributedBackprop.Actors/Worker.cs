@@ -93,7 +93,7 @@ public sealed class Worker : ReceiveActor, IWithStash
             var examples = c.Examples.AsSpan(start, count);
             if (!_batches.TryGetValue(count, out var batch)) _batches[count] = batch = _data.Gather(examples);
             else _data.Gather(examples, batch.X.Buffer, batch.Y.Buffer);
-            double lossSum = _shard.Run(_parameters!, batch.X, batch.Y);
+            double lossSum = _shard.Run(_parameters!, batch.X, batch.Y, examples, c.Step); // dropout's masks: of these examples at this step
             _tree.Add(new ShardNode(c.Shard + i, 1), _gradient, lossSum, count);
         }
         var (sum, _, loss, total) = _tree.Finish();

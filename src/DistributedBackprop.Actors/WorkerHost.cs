@@ -32,9 +32,10 @@ public sealed class WorkerHost : ReceiveActor
                 {
                     var job = description.Job ?? throw new JobException("the job description is empty");
                     if (Check(job) is { } problem) throw new JobException(problem);
-                    var objective = job.Objective();
+                    var prepared = job.Prepare(loadHeld: false); // the model and the training data, read once
+                    var objective = prepared.Objective;
                     var pool = GradientPool.For(objective);
-                    worker = Context.ActorOf(Worker.Props(objective, job.Data().Train, pool, Sender.Path.Address), "worker");
+                    worker = Context.ActorOf(Worker.Props(objective, prepared.Train, pool, Sender.Path.Address), "worker");
                     if (description is { DataEndpoint: string endpoint, DataToken: string token })
                         Link(endpoint, token, objective, pool, worker, tls);
                 }

@@ -17,6 +17,9 @@ public static class Cli
         TrainCommand.Create(),
         NodeCommand.Create(),
         CertCommand.Create(),
+        PredictCommand.Create(),
+        EvalCommand.Create(),
+        ExportCommand.Create(),
         Bench.BenchCommand.Create(),
     };
 
@@ -43,6 +46,7 @@ public static class Cli
                 UsageException or ParseException or UnboundVariableException or ShapeException => (2, e.Message),
                 DistributedBackprop.Data.DataException or DistributedBackprop.Nn.CheckpointException => (2, e.Message),
                 DistributedBackprop.Nn.OutputPathException or DistributedBackprop.Actors.CertificateException => (2, e.Message),
+                DistributedBackprop.Training.JobException or DistributedBackprop.Nn.ModelSpecException => (2, e.Message),
                 DistributedBackprop.Training.TrainingDivergedException => (1, e.Message),
                 IOException or UnauthorizedAccessException or TimeoutException => (1, e.Message),
                 _ => (1, $"internal error: {e.GetType().Name}: {e.Message}"),
@@ -64,7 +68,7 @@ public static class Cli
             var message = parsed.Errors.FirstOrDefault(e => e.Message.Contains($"'{word}'"))?.Message.TrimEnd('.') ?? $"Unrecognized command or argument '{word}'";
             return close.Count == 0 ? message : $"{message}; did you mean {string.Join(" or ", close.Take(3).Select(c => $"'{c}'"))}?";
         }
-        return parsed.Errors[0].Message;
+        return ModelOptions.OneLine(parsed.Errors[0]);
     }
 
     private static IEnumerable<string> CommandPath(ParseResult parsed)

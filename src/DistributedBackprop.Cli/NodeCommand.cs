@@ -33,7 +33,7 @@ public static class NodeCommand
         var cert = new Option<string?>("--tls-cert") { Description = "the cluster's certificate and key, a .pfx made by 'dbp cert' (or DBP_TLS_CERT): every node holds the same one and accepts only peers that present it" };
         var passwordFile = new Option<string?>("--tls-password-file") { Description = "file holding the .pfx's password (or DBP_TLS_PASSWORD_FILE)" };
         var insecure = new Option<bool>("--insecure") { Description = "no TLS: any process that reaches the port can join; refused on any address but loopback" };
-        var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist [training flags]", Arity = ArgumentArity.ZeroOrMore };
+        var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist|csv [training flags]", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("node", "One node of a training cluster (Akka.Cluster over mutual TLS): the parameter server, or a worker")
         {
             role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, training,
@@ -121,7 +121,7 @@ public static class NodeCommand
     private static int ParameterServer(string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls)
     {
         if (JobLimits.Count("--min-workers", minWorkers, JobLimits.MaxWorkers) is { } bad) throw new UsageException(bad);
-        if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist [flags]");
+        if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist|csv [flags]");
         var request = TrainCommand.Parse(training);
         var model = request.Settings.Objective.Model.Parameters;
         if (JobLimits.Frame(model.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)), model.Count, request.Settings.MicroShard, ActorSystems.MaximumFrameSize) is { } tooBig)

@@ -8,7 +8,7 @@ namespace DistributedBackprop.Cli;
 /// PNG figures in the notebook's matplotlib look: blue data dots, a red fitted line, title and axis labels.
 /// Each PNG appears whole or not at all.
 /// </summary>
-public static class Plots
+public static partial class Plots
 {
     public const int Width = 640, Height = 480;
     private static readonly Color DataBlue = Color.FromHex("#1f77b4"); // matplotlib's first colour
@@ -22,10 +22,18 @@ public static class Plots
     public static void Regression(string path, ReadOnlySpan<float> x, ReadOnlySpan<float> y,
         ReadOnlySpan<float> gridX = default, ReadOnlySpan<float> gridY = default, string? title = null)
     {
+        using var plot = RegressionPlot(x, y, gridX, gridY, title);
+        Save(plot, path);
+    }
+
+    /// <summary>The figure <see cref="Regression"/> writes, to be saved or set beside others.</summary>
+    public static Plot RegressionPlot(ReadOnlySpan<float> x, ReadOnlySpan<float> y,
+        ReadOnlySpan<float> gridX = default, ReadOnlySpan<float> gridY = default, string? title = null)
+    {
         if (x.Length != y.Length) throw new ArgumentException($"x has {x.Length} values but y has {y.Length}");
         if (gridX.Length != gridY.Length) throw new ArgumentException($"gridX has {gridX.Length} values but gridY has {gridY.Length}");
         bool fitted = gridX.Length > 0;
-        using var plot = NewPlot(title ?? (fitted ? "plot of f(x) and f̂(x)" : "plot of f(x)"), "x", "y");
+        var plot = NewPlot(title ?? (fitted ? "plot of f(x) and f̂(x)" : "plot of f(x)"), "x", "y");
 
         var data = plot.Add.ScatterPoints(ToDoubles(x), ToDoubles(y), DataBlue);
         data.MarkerSize = 6;
@@ -39,7 +47,7 @@ public static class Plots
             legend.FontSize = 13;
             legend.ShadowColor = Colors.Transparent;
         }
-        Save(plot, path);
+        return plot;
     }
 
     /// <summary>Loss against step; the loss axis is logarithmic when every loss is positive.</summary>

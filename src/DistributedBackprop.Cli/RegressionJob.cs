@@ -50,12 +50,24 @@ public static class RegressionJob
     /// <summary>The data and the fitted curve on a 50-point grid over [0, 1], as the notebook plots them.</summary>
     public static void PlotFit(string path, TrainingSettings settings, Dataset data, Parameters<float> parameters)
     {
+        var (grid, fit) = Fit(settings, parameters);
+        Plots.Regression(path, data.Inputs.Data, data.Targets.Data, grid, fit);
+    }
+
+    /// <summary>The figure of <see cref="PlotFit"/>, to be set beside the loss curve.</summary>
+    public static ScottPlot.Plot FitPlot(TrainingSettings settings, Dataset data, Parameters<float> parameters)
+    {
+        var (grid, fit) = Fit(settings, parameters);
+        return Plots.RegressionPlot(data.Inputs.Data, data.Targets.Data, grid, fit);
+    }
+
+    private static (float[] Grid, float[] Fit) Fit(TrainingSettings settings, Parameters<float> parameters)
+    {
         const int points = 50;
         var grid = Enumerable.Range(0, points).Select(i => i / (float)(points - 1)).ToArray();
         var bindings = parameters.ToBindings();
         bindings[settings.Objective.X.Name] = Tensor<float>.FromArray(grid, points, 1);
-        var fit = Backprop.Evaluate(settings.Objective.Prediction, bindings);
-        Plots.Regression(path, data.Inputs.Data, data.Targets.Data, grid, fit.Data);
+        return (grid, Backprop.Evaluate(settings.Objective.Evaluation, bindings).Data.ToArray());
     }
 
     public static void PlotLoss(string path, List<StepLog> history) =>

@@ -6,10 +6,10 @@ using DistributedBackprop.Training;
 
 namespace DistributedBackprop.Cli;
 
-/// <summary><c>dbp train regression|fashion-mnist</c>: each task's flags, read into a <see cref="TrainRequest"/>.</summary>
-public static class TrainCommand
+/// <summary><c>dbp train regression|fashion-mnist|csv</c>: each task's flags, read into a <see cref="TrainRequest"/>.</summary>
+public static partial class TrainCommand
 {
-    private const string Description = "Train a network: the notebook's regression, or Fashion-MNIST";
+    private const string Description = "Train a network: the notebook's regression, Fashion-MNIST, or your own CSV file";
 
     /// <summary>A task's command and the function that reads its flags into a request.</summary>
     private sealed record TrainTask(Command Command, Func<ParseResult, TrainRequest> Request);
@@ -32,12 +32,12 @@ public static class TrainCommand
         var train = new Command("train", Description);
         foreach (var task in tasks) train.Subcommands.Add(task.Command);
         var parsed = new RootCommand { train }.Parse(args);
-        if (parsed.Errors.Count > 0) throw new UsageException($"{parsed.Errors[0].Message} (see 'dbp train --help')");
+        if (parsed.Errors.Count > 0) throw new UsageException($"{ModelOptions.OneLine(parsed.Errors[0])} (see 'dbp train --help')");
         return tasks.SingleOrDefault(t => t.Command == parsed.CommandResult.Command)?.Request(parsed)
-            ?? throw new UsageException("the job after -- must be: train regression|fashion-mnist [flags] (see 'dbp train --help')");
+            ?? throw new UsageException("the job after -- must be: train regression|fashion-mnist|csv [flags] (see 'dbp train --help')");
     }
 
-    private static TrainTask[] Tasks() => [Regression(), Fashion()];
+    private static TrainTask[] Tasks() => [Regression(), Fashion(), Csv()];
 
     private static TrainTask Regression()
     {
@@ -48,7 +48,7 @@ public static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "learning rate", DefaultValueFactory = _ => 0.05 };
         var steps = new Option<long>("--steps") { Description = "full-batch gradient steps", DefaultValueFactory = _ => 6000 };
         var logEvery = new Option<long>("--log-every") { Description = "print the loss every this many steps", DefaultValueFactory = _ => 600 };
-        var plot = new Option<string?>("--plot") { Description = "write the data and the fitted curve to this PNG" };
+        var plot = new Option<string?>("--plot") { Description = "write the data and the fitted curve, and the loss against step, to this PNG" };
         var command = new Command("regression", "The notebook's regression: y = 4 sin(πx) cos(6πx²) on [0, 1), an MLP fitted by full-batch gradient descent on MSE")
         {
             samples, hidden, activation, lr, steps, logEvery, plot,
@@ -62,7 +62,7 @@ public static class TrainCommand
             TrainOptions.Positive("--log-every", r.GetValue(logEvery));
             if (!Sequential.Activations.Contains(r.GetValue(activation)!))
                 throw new UsageException($"--activation: unknown '{r.GetValue(activation)}' ({Sequential.ActivationList})");
-            if (r.GetValue(plot) is { } picture) AtomicFile.CheckTarget(picture, ".png");
+            var plotPath = Curves.CheckPlot(r.GetValue(plot));
             int seed = r.GetValue(common.Seed), count = r.GetValue(samples);
             var widths = TrainOptions.Widths("--hidden", r.GetValue(hidden)!);
             TrainOptions.Require(JobLimits.Model("--hidden", 1, widths, 1));
@@ -70,12 +70,12 @@ public static class TrainCommand
             var optimizer = common.MakeOptimizer(r, r.GetValue(lr), r.GetValue(steps));
             int microShard = common.MicroShardOr(r, count);
             TrainOptions.Fits(1, widths, 1, optimizer, workers, count, microShard, count * 8L);
-            var job = new TrainingJob(TrainingJob.Regression, widths, r.GetValue(activation)!, count, seed, null);
+            var job = common.Model.Apply(r, new TrainingJob(TrainingJob.Regression, widths, r.GetValue(activation)!, count, seed, null));
             var data = job.Data().Train;
             var settings = new TrainingSettings(job.Objective(), optimizer,
                 new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), microShard, seed);
             var (policy, start) = common.Checkpointing(r, settings);
-            return new TrainRequest(job, settings, data, null, policy, start, workers, threads, r.GetValue(common.Json), r.GetValue(logEvery), r.GetValue(plot));
+            return new TrainRequest(job, settings, data, null, policy, start, workers, threads, r.GetValue(common.Json), r.GetValue(logEvery), plotPath) { Metrics = common.Model.MetricsPath(r) };
         });
     }
 
@@ -87,9 +87,10 @@ public static class TrainCommand
         var batch = new Option<int>("--batch") { Description = "minibatch size", DefaultValueFactory = _ => 64 };
         var lr = new Option<double>("--lr") { Description = "learning rate", DefaultValueFactory = _ => 0.1 };
         var epochs = new Option<int>("--epochs") { Description = "passes over the training set", DefaultValueFactory = _ => 5 };
-        var command = new Command("fashion-mnist", "Fashion-MNIST: a 784-H-10 ReLU MLP, cross-entropy, shuffled minibatches; per epoch the loss, test accuracy, seconds and samples/s")
+        var plot = new Option<string?>("--plot") { Description = "write the loss (train and test) and the test accuracy against step and epoch to this PNG" };
+        var command = new Command("fashion-mnist", "Fashion-MNIST: a 784-H-10 ReLU MLP, cross-entropy, shuffled minibatches; per epoch the loss, test loss and accuracy, seconds and samples/s")
         {
-            data, hidden, batch, lr, epochs,
+            data, hidden, batch, lr, epochs, plot,
         };
         common.AddTo(command);
         return new TrainTask(command, r =>
@@ -104,7 +105,7 @@ public static class TrainCommand
             // The optimizer's schedule needs the data's size; its kind and flags are checked (and sized) here.
             var probe = common.MakeOptimizer(r, r.GetValue(lr), 1);
             TrainOptions.Fits(Pixels, widths, FashionMnist.Classes, probe, workers, r.GetValue(batch), microShard, FashionBytes);
-            var job = new TrainingJob(TrainingJob.Fashion, widths, "relu", 0, seed, Path.GetFullPath(r.GetValue(data)!));
+            var job = common.Model.Apply(r, new TrainingJob(TrainingJob.Fashion, widths, "relu", 0, seed, Path.GetFullPath(r.GetValue(data)!)));
             var (train, test) = job.Data();
             if (r.GetValue(batch) > train.Count) throw new UsageException($"--batch {r.GetValue(batch)} is more than the {train.Count} training examples");
             var batches = new Batches(train.Count, r.GetValue(batch), Shuffle: true, seed);
@@ -113,7 +114,7 @@ public static class TrainCommand
             var optimizer = common.MakeOptimizer(r, r.GetValue(lr), steps);
             var settings = new TrainingSettings(job.Objective(), optimizer, batches, steps, microShard, seed);
             var (policy, start) = common.Checkpointing(r, settings);
-            return new TrainRequest(job, settings, train, test, policy, start, workers, threads, r.GetValue(common.Json), 0, null);
+            return new TrainRequest(job, settings, train, test, policy, start, workers, threads, r.GetValue(common.Json), 0, Curves.CheckPlot(r.GetValue(plot))) { Metrics = common.Model.MetricsPath(r) };
         });
     }
 

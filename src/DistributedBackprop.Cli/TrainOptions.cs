@@ -9,10 +9,18 @@ namespace DistributedBackprop.Cli;
 /// <summary>The flags every <c>dbp train</c> task shares, and their checks.</summary>
 public sealed class TrainOptions
 {
-    public readonly Option<string> Optimizer = new("--optimizer") { Description = "sgd, momentum, nesterov or adam", DefaultValueFactory = _ => "sgd" };
-    public readonly Option<double> Momentum = new("--momentum") { Description = "momentum for momentum and nesterov", DefaultValueFactory = _ => 0.9 };
+    public readonly Option<string> Optimizer = new("--optimizer") { Description = "sgd, momentum, nesterov, adam, adamw or rmsprop", DefaultValueFactory = _ => "sgd" };
+    public readonly Option<double> Momentum = new("--momentum") { Description = "momentum for momentum and nesterov (and rmsprop, where given)", DefaultValueFactory = _ => 0.9 };
     public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => 0.0 };
-    public readonly Option<string> Schedule = new("--lr-schedule") { Description = "constant, or cosine: the learning rate anneals to 0 over the run", DefaultValueFactory = _ => "constant" };
+    public readonly Option<string> Schedule = new("--lr-schedule") { Description = "constant; cosine (anneals to 0 over the run); step (--lr-step-size, --lr-gamma); warmup-cosine (--warmup-steps, then cosine)", DefaultValueFactory = _ => "constant" };
+    /// <summary>The model, loss, optimizer details, schedule, clipping, --init and --metrics flags.</summary>
+    public readonly ModelOptions Model = new();
+
+    public TrainOptions()
+    {
+        Optimizer.AcceptOnlyFromAmong(ModelOptions.OptimizerNames);
+        Schedule.AcceptOnlyFromAmong(ModelOptions.ScheduleNames);
+    }
     public readonly Option<int?> MicroShard = new("--micro-shard") { Description = "examples per micro-shard, the unit of work whose gradients are summed in order: results depend on it, not on --workers (default: the whole batch for regression, 64 for fashion-mnist)" };
     public readonly Option<int> Seed = new("--seed") { Description = "seed for the data, its order and the initial weights", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Json = new("--json") { Description = "machine-readable JSON lines instead of the table" };
@@ -24,7 +32,7 @@ public sealed class TrainOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Workers, Threads, Optimizer, Momentum, WeightDecay, Schedule, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume }) command.Options.Add(o);
+        foreach (var o in (Option[])[Workers, Threads, Optimizer, Momentum, WeightDecay, Schedule, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume, .. Model.All]) command.Options.Add(o);
     }
 
     /// <summary>Each thread past the first is a helper thread for the life of the process: a bound on a typo.</summary>
@@ -45,7 +53,7 @@ public sealed class TrainOptions
         if (folder is null)
         {
             if (r.GetValue(Resume)) throw new UsageException("--resume needs --checkpoint DIR");
-            return (null, TrainingState.Start(settings));
+            return (null, Start(r, settings));
         }
         Positive("--checkpoint-every", r.GetValue(CheckpointEvery));
         try { Directory.CreateDirectory(folder); }
@@ -54,8 +62,12 @@ public sealed class TrainOptions
         AtomicFile.CheckTarget(policy.File);
         if (!r.GetValue(Resume) && File.Exists(policy.File))
             throw new UsageException($"{policy.File} exists: pass --resume to continue from it, or choose another --checkpoint folder");
-        return (policy, (r.GetValue(Resume) ? policy.Load(settings) : null) ?? TrainingState.Start(settings));
+        return (policy, (r.GetValue(Resume) ? policy.Load(settings) : null) ?? Start(r, settings));
     }
+
+    /// <summary>The first state: the model's seeded initialisation, or the weights of --init.</summary>
+    private TrainingState Start(ParseResult r, TrainingSettings settings) =>
+        r.GetValue(Model.Init) is string path ? TrainingState.From(settings, Safetensors.LoadInto(settings.Objective.Model, path)) : TrainingState.Start(settings);
 
     public static Optimizer MakeOptimizer(string kind, double lr, double momentum, double weightDecay)
     {
@@ -68,7 +80,9 @@ public sealed class TrainOptions
             "momentum" => new Sgd(lr, momentum, WeightDecay: weightDecay),
             "nesterov" => new Sgd(lr, momentum, Nesterov: true, WeightDecay: weightDecay),
             "adam" => new Adam(lr, WeightDecay: weightDecay),
-            _ => throw new UsageException($"--optimizer: unknown '{kind}' (sgd, momentum, nesterov or adam)"),
+            "adamw" => new AdamW(lr, WeightDecay: weightDecay),
+            "rmsprop" => new RMSprop(lr, WeightDecay: weightDecay),
+            _ => throw new UsageException($"--optimizer: unknown '{kind}' ({string.Join(", ", ModelOptions.OptimizerNames)})"),
         };
     }
 
@@ -81,16 +95,7 @@ public sealed class TrainOptions
     }
 
     /// <summary>The optimizer the flags ask for, its schedule spread over <paramref name="steps"/>.</summary>
-    public Optimizer MakeOptimizer(ParseResult r, double lr, long steps) =>
-        MakeOptimizer(r.GetValue(Optimizer)!, lr, r.GetValue(Momentum), r.GetValue(WeightDecay)) with
-        {
-            CosineSteps = r.GetValue(Schedule) switch
-            {
-                "constant" => 0,
-                "cosine" => steps,
-                var other => throw new UsageException($"--lr-schedule: unknown '{other}' (constant or cosine)"),
-            },
-        };
+    public Optimizer MakeOptimizer(ParseResult r, double lr, long steps) => Model.Optimizer(r, this, lr, steps);
 
     /// <summary>A limit's verdict (<see cref="JobLimits"/>): null passes, a reason is the one-line error.</summary>
     public static void Require(string? problem)
@@ -106,7 +111,7 @@ public sealed class TrainOptions
     public static void Fits(int inputs, int[] hidden, int outputs, Optimizer optimizer, int? workers, int batch, int microShard, long dataBytes)
     {
         int engines = workers ?? (batch > microShard ? Environment.ProcessorCount : 0);
-        int slots = optimizer switch { Adam => 2, Sgd { Momentum: > 0 } => 1, _ => 0 };
+        int slots = optimizer.SlotNames.Count; // momentum 1; Adam, AdamW and RMSprop with momentum 2
         double needed = JobLimits.MemoryNeeded(JobLimits.Parameters(inputs, hidden, outputs), slots, engines, Math.Min(batch, microShard), inputs, hidden, outputs, dataBytes);
         Require(JobLimits.Memory(needed, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes));
     }

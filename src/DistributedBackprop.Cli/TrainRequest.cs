@@ -13,27 +13,45 @@ public sealed record TrainRequest(
     TrainingJob Job, TrainingSettings Settings, Dataset Train, Dataset? Test, CheckpointPolicy? Checkpoint, TrainingState Start,
     int? Workers, int? Threads, bool Json, long LogEvery, string? Plot)
 {
+    /// <summary>What the held-out split <see cref="Test"/> is called in the output: "test" or "validation".</summary>
+    public string HeldName { get; init; } = "test";
+
+    /// <summary>Where --metrics writes a row per step (.csv or .jsonl), or null.</summary>
+    public string? Metrics { get; init; }
+
     /// <summary>Trains with the engine chosen, printing what the task prints; <paramref name="choice"/> defaults to this process.</summary>
     public int Run(TextWriter output, EngineChoice? choice = null)
     {
         choice ??= Engines.InProcess(Settings, Workers);
         Engines.UseThreads(choice, Threads);
         using var engine = Engines.Create(choice, Settings, Train, Checkpoint);
+        var curves = new Curves(HeldName);
         switch (Job.Task)
         {
             case TrainingJob.Regression:
                 var result = RegressionJob.Run(Settings, engine, Start, LogEvery, Json, output);
+                curves.Steps.AddRange(result.History.Select(h => new Curves.Step(h.Step, h.Epoch, h.Loss)));
                 if (Plot is string path)
                 {
-                    RegressionJob.PlotFit(path, Settings, Train, result.Final.Parameters);
+                    curves.Plot(path, RegressionJob.FitPlot(Settings, Train, result.Final.Parameters));
                     if (!Json) output.WriteLine($"wrote {path}");
                 }
                 break;
-            case TrainingJob.Fashion:
-                FashionJob.Run(Settings, engine, Train, Test!, Start, Json, output);
+            case TrainingJob.Fashion or TrainingJob.CsvTask:
+                EpochJob.Run(Settings, engine, Train, Test, HeldName, Start, Json, output, curves, trainAccuracy: Plot is not null || Metrics is not null);
+                if (Plot is string picture)
+                {
+                    curves.Plot(picture);
+                    if (!Json) output.WriteLine($"wrote {picture}");
+                }
                 break;
             default:
                 throw new System.Diagnostics.UnreachableException();
+        }
+        if (Metrics is string metrics)
+        {
+            curves.WriteMetrics(metrics);
+            if (!Json) output.WriteLine($"wrote {metrics}");
         }
         return 0;
     }

@@ -47,14 +47,27 @@ public sealed record Dropout : Layer
     {
         int size = Shapes.Size(exampleShape);
         var data = new T[examples.Count * size];
-        T kept = p < 1 ? T.CreateChecked(1 / (1 - p)) : T.Zero;
-        string purpose = "dropout " + layer;
-        for (int e = 0; e < examples.Count; e++)
-        {
-            var rng = Rng.For(seed, purpose, step, examples[e]);
-            var row = data.AsSpan(e * size, size);
-            for (int k = 0; k < size; k++) row[k] = rng.NextDouble() >= p ? kept : T.Zero;
-        }
+        for (int e = 0; e < examples.Count; e++) FillRow<T>(data.AsSpan(e * size, size), layer, p, examples[e], step, seed);
         return new Tensor<T>(data, [examples.Count, .. exampleShape]);
+    }
+
+    /// <summary>
+    /// Writes the mask of the examples at <paramref name="examples"/> into <paramref name="destination"/>
+    /// ([examples, one example's mask size], row-major): the rows of <see cref="Mask{T}(string, double, ReadOnlySpan{int}, IReadOnlyList{int}, long, int)"/>,
+    /// bit for bit, into a buffer the caller keeps from step to step.
+    /// </summary>
+    public void FillMask<T>(Span<T> destination, ReadOnlySpan<int> examples, long step, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (examples.Length == 0 || destination.Length % examples.Length != 0)
+            throw new ArgumentException($"a mask of {destination.Length} elements does not split into {examples.Length} examples");
+        int size = destination.Length / examples.Length;
+        for (int e = 0; e < examples.Length; e++) FillRow(destination.Slice(e * size, size), Name, P, examples[e], step, seed);
+    }
+
+    private static void FillRow<T>(Span<T> row, string layer, double p, int example, long step, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T kept = p < 1 ? T.CreateChecked(1 / (1 - p)) : T.Zero;
+        var rng = Rng.For(seed, "dropout " + layer, step, example);
+        for (int k = 0; k < row.Length; k++) row[k] = rng.NextDouble() >= p ? kept : T.Zero;
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using DistributedBackprop.Data;
 using DistributedBackprop.Nn;
 
 namespace DistributedBackprop.Training;
@@ -17,18 +18,42 @@ public sealed record CheckpointPolicy(string Folder, long Every)
     /// <summary>Everything that decides the numbers except the number of steps (a resumed run may go further).</summary>
     public static string Fingerprint(TrainingSettings s)
     {
-        var text = $"{s.Objective.Model}|{s.Objective.Loss}|{s.Optimizer}|{s.Batches}|{s.MicroShard}|{s.Seed}";
+        var text = $"{s.Objective.Model}|{s.Objective.LossText}|{s.Optimizer}|{s.Batches}|{s.MicroShard}|{s.Seed}";
+        // Dropout's masks come from the objective's seed: a model with masks names it (others keep their old fingerprint).
+        if (s.Objective.Model.Layers.Any(l => l is Dropout { NeedsMask: true })) text += $"|dropout seed {s.Objective.Seed}";
+        // A CSV's data decide the numbers too: its card (columns, scaling, classes) stands for them.
+        if (s.Objective.Card is { } card && !ReferenceEquals(card, DataCard.NotebookRegression) && !ReferenceEquals(card, DataCard.FashionMnist))
+            text += "|" + string.Join(";", card.ToMeta().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }
 
     public bool Due(long nextStep, long until) => nextStep % Every == 0 || nextStep == until;
 
-    /// <summary>What a checkpoint carries besides parameters and optimizer state: where to resume, and under which settings.</summary>
-    private static Dictionary<string, string> Meta(TrainingSettings settings, long nextStep) => new()
+    /// <summary>
+    /// What a checkpoint carries besides parameters and optimizer state: where to resume, under which
+    /// settings, and the model card — the architecture (<see cref="ModelSpec"/>'s JSON under "model"), the
+    /// loss, and what the inputs and outputs are (<see cref="DataCard.ToMeta"/>) — so that the checkpoint
+    /// alone is enough to predict, evaluate and export.
+    /// </summary>
+    public static Dictionary<string, string> Meta(TrainingSettings settings, long nextStep)
     {
-        ["next_step"] = nextStep.ToString(CultureInfo.InvariantCulture),
-        ["settings"] = Fingerprint(settings),
-    };
+        var meta = Card(settings.Objective);
+        meta["next_step"] = nextStep.ToString(CultureInfo.InvariantCulture);
+        meta["settings"] = Fingerprint(settings);
+        return meta;
+    }
+
+    /// <summary>The model card: "model" (<see cref="ModelSpec"/>'s JSON), "loss", and the data card's entries where there is one.</summary>
+    public static Dictionary<string, string> Card(Objective objective)
+    {
+        var meta = new Dictionary<string, string>
+        {
+            ["model"] = ModelSpec.ToJson(objective.Model),
+            ["loss"] = Objective.NameOf(objective.Loss),
+        };
+        if (objective.Card is { } card) foreach (var (k, v) in card.ToMeta()) meta[k] = v;
+        return meta;
+    }
 
     /// <summary>The one checkpoint writer: the single-process loop's and the parameter server's.</summary>
     public void Save(TrainingSettings settings, TrainingState state) =>

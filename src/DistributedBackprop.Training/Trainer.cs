@@ -40,7 +40,7 @@ public sealed class Trainer : ITrainingEngine
         var optimizer = new OptimizerState<float>(state.Optimizer.Step, state.Optimizer.Slots.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape])));
         for (long step = state.Step; step < until; step++)
         {
-            var (sums, count, loss, buffers) = GradientSums(parameters, _settings.Batches.For(step));
+            var (sums, count, loss, buffers) = GradientSums(parameters, _settings.Batches.For(step), step);
             // A non-finite step leaves these buffers half-written; they are this run's own, and it ends here.
             optimizer = (double.IsFinite(loss) ? _settings.Optimizer.StepInPlace(parameters, sums, count, optimizer) : null)
                 ?? throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
@@ -56,7 +56,7 @@ public sealed class Trainer : ITrainingEngine
     /// summed loss and the pooled buffers that hold them (to give back after the step). A batch of one
     /// micro-shard hands over the plan's own gradients: the same bits as the tree of one leaf, without the copy.
     /// </summary>
-    private (Func<int, ReadOnlySpan<float>> Sums, int Count, double LossSum, float[][]? Buffers) GradientSums(Parameters<float> parameters, int[] batch)
+    private (Func<int, ReadOnlySpan<float>> Sums, int Count, double LossSum, float[][]? Buffers) GradientSums(Parameters<float> parameters, int[] batch, long step)
     {
         var shards = Batches.MicroShards(batch.Length, _settings.MicroShard);
         for (int i = 0; i < shards.Length; i++)
@@ -64,7 +64,7 @@ public sealed class Trainer : ITrainingEngine
             var (start, count) = shards[i];
             var (x, y) = Buffers(count);
             _data.Gather(batch.AsSpan(start, count), x, y);
-            double lossSum = _shard.Run(parameters, new Tensor<float>(x, [count, .. _data.InputShape]), new Tensor<float>(y, [count, .. _data.TargetShape]));
+            double lossSum = _shard.Run(parameters, new Tensor<float>(x, [count, .. _data.InputShape]), new Tensor<float>(y, [count, .. _data.TargetShape]), batch.AsSpan(start, count), step);
             if (shards.Length == 1) return (_gradient, count, lossSum, null);
             _tree.Add(new ShardNode(i, 1), _gradient, lossSum, count);
         }

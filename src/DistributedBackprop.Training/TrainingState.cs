@@ -10,6 +10,14 @@ public sealed record TrainingState(Parameters<float> Parameters, OptimizerState<
         var parameters = s.Objective.Model.Init<float>(s.Seed);
         return new(parameters, s.Optimizer.Init(parameters), 0);
     }
+
+    /// <summary>A first state from given weights (e.g. <c>--init</c>): they must be the model's, in its order.</summary>
+    public static TrainingState From(TrainingSettings s, Parameters<float> parameters)
+    {
+        if (!parameters.Names.SequenceEqual(s.Objective.Model.Parameters.Select(p => p.Name)))
+            throw new ArgumentException("the weights are not the model's parameters, in the model's order");
+        return new(parameters, s.Optimizer.Init(parameters), 0);
+    }
 }
 
 /// <summary>One logged step: the step number (from 0), its epoch, and the minibatch's mean loss before the update.</summary>

@@ -153,3 +153,21 @@ public class SteadyStateAllocationTests
         Assert.True(perStep < 85_000, $"{perStep} bytes a step");
     }
 }
+
+/// <summary>Dropout's masks are bound by each worker for its own shards: the plain loop's bits for any number of workers.</summary>
+public class DropoutEngineTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Workers_draw_the_masks_the_plain_loop_draws(int workers)
+    {
+        var model = ModelSpec.Build(ModelSpec.Parse("linear:16,relu,dropout:0.3,linear:16,gelu,dropout:0.5,linear"), 1, 1);
+        var s = new TrainingSettings(new Objective(model, LossKind.Mse) { Seed = 4 }, new Adam(0.01), new Batches(60, 40, Shuffle: true, Seed: 4), 10, MicroShard: 7, Seed: 4);
+        var data = NotebookRegression.Create(60, 4);
+        var plain = new Trainer(s, data).Run(TrainingState.Start(s), s.Steps).Parameters.Hash();
+        using var engine = new LocalEngine(s, data, workers, hoconOverrides: "akka.actor.serialize-messages = on");
+        Assert.Equal(plain, engine.Run(TrainingState.Start(s), s.Steps).Parameters.Hash());
+    }
+}

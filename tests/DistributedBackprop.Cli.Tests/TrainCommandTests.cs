@@ -70,7 +70,8 @@ public class TrainCommandTests : IDisposable
     [InlineData("--hidden: 'x' is not a positive whole number", "--hidden", "32,x")]
     [InlineData("--hidden: '0' is not a positive whole number", "--hidden", "0")]
     [InlineData("--activation: unknown 'swish'", "--activation", "swish")]
-    [InlineData("--optimizer: unknown 'rmsprop'", "--optimizer", "rmsprop")]
+    [InlineData("--optimizer: Argument 'lbfgs' not recognized. Must be one of: 'sgd', 'momentum', 'nesterov', 'adam', 'adamw', 'rmsprop'", "--optimizer", "lbfgs")]
+    [InlineData("--lr-schedule: Argument 'linear' not recognized", "--lr-schedule", "linear")]
     [InlineData("--micro-shard must be from 1 to 1,000,000, not 0", "--micro-shard", "0")]
     [InlineData("--momentum must be in [0, 1)", "--optimizer", "momentum", "--momentum", "1.5")]
     public void Impossible_hyper_parameters_are_one_line_errors(string expected, params string[] args)
