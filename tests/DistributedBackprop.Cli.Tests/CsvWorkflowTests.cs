@@ -219,7 +219,7 @@ public class CsvWorkflowTests : IDisposable
     [InlineData("--lr-schedule step needs --lr-step-size N", "--lr-schedule", "step")]
     [InlineData("--warmup-steps goes with --lr-schedule warmup-cosine", "--warmup-steps", "3")]
     [InlineData("--metrics m.txt: the file must end in .csv or .jsonl", "--metrics", "m.txt")]
-    [InlineData("--plot p.jpg: the picture is a PNG", "--plot", "p.jpg")]
+    [InlineData("p.jpg: cannot write '.jpg' files here; use .png", "--plot", "p.jpg")]
     [InlineData("--task: Argument 'clustering' not recognized", "--task", "clustering")]
     [InlineData("--betas: '0.9' is not two numbers", "--optimizer", "adam", "--betas", "0.9")]
     [InlineData("--clip-grad-norm must be 0 or more", "--clip-grad-norm", "-1")]
