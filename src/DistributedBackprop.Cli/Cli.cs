@@ -8,7 +8,7 @@ public sealed class UsageException(string message) : Exception(message);
 
 public static class Cli
 {
-    public static RootCommand Root() => new("dbp — a backpropagation engine and distributed trainer (the PyTorch backprop notebook, in .NET)")
+    public static RootCommand Root() => HelpText.Apply(new RootCommand("dbp — a backpropagation engine and distributed trainer (the PyTorch backprop notebook, in .NET)")
     {
         Demo.DemoCommand.Create(),
         GradCommand.Create(),
@@ -21,7 +21,7 @@ public static class Cli
         EvalCommand.Create(),
         ExportCommand.Create(),
         Bench.BenchCommand.Create(),
-    };
+    });
 
     /// <summary>
     /// Runs the command line so that every failure is one line on standard error and a non-zero exit:

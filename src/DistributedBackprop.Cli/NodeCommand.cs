@@ -25,6 +25,7 @@ public static class NodeCommand
     public static Command Create()
     {
         var role = new Option<string?>("--role") { Description = "parameter-server or worker (or DBP_ROLE)" };
+        role.AcceptOnlyFromAmong(ActorSystems.ParameterServerRole, ActorSystems.WorkerRole);
         var hostname = new Option<string?>("--hostname") { Description = "address to bind and be reached at (or DBP_HOSTNAME; default 127.0.0.1)" };
         var port = new Option<int?>("--port") { Description = "port to bind (or DBP_PORT; default 4053 for the parameter server, 0 = any free port for a worker)" };
         var seeds = new Option<string?>("--seed-nodes") { Description = "comma-separated seed addresses, e.g. akka.ssl.tcp://dbp@127.0.0.1:4053 (or DBP_SEED_NODES; akka.tcp:// is read as the same node)" };

@@ -45,6 +45,7 @@ public static partial class TrainCommand
         var samples = new Option<int>("--samples") { Description = "number of (x, y) points", DefaultValueFactory = _ => 200 };
         var hidden = new Option<string>("--hidden") { Description = "hidden layer widths", DefaultValueFactory = _ => "32,32" };
         var activation = new Option<string>("--activation") { Description = Sequential.ActivationList, DefaultValueFactory = _ => "tanh" };
+        activation.AcceptOnlyFromAmong([.. Sequential.Activations]);
         var lr = new Option<double>("--lr") { Description = "learning rate", DefaultValueFactory = _ => 0.05 };
         var steps = new Option<long>("--steps") { Description = "full-batch gradient steps", DefaultValueFactory = _ => 6000 };
         var logEvery = new Option<long>("--log-every") { Description = "print the loss every this many steps", DefaultValueFactory = _ => 600 };
@@ -60,8 +61,6 @@ public static partial class TrainCommand
             TrainOptions.Require(JobLimits.Count("--samples", r.GetValue(samples), JobLimits.MaxSamples));
             TrainOptions.Require(JobLimits.Count("--steps", r.GetValue(steps), JobLimits.MaxSteps));
             TrainOptions.Positive("--log-every", r.GetValue(logEvery));
-            if (!Sequential.Activations.Contains(r.GetValue(activation)!))
-                throw new UsageException($"--activation: unknown '{r.GetValue(activation)}' ({Sequential.ActivationList})");
             var plotPath = Curves.CheckPlot(r.GetValue(plot));
             int seed = r.GetValue(common.Seed), count = r.GetValue(samples);
             var widths = TrainOptions.Widths("--hidden", r.GetValue(hidden)!);

@@ -69,7 +69,7 @@ public class TrainCommandTests : IDisposable
     [InlineData("'abc'", "--lr", "abc")]
     [InlineData("--hidden: 'x' is not a positive whole number", "--hidden", "32,x")]
     [InlineData("--hidden: '0' is not a positive whole number", "--hidden", "0")]
-    [InlineData("--activation: unknown 'swish'", "--activation", "swish")]
+    [InlineData("--activation: Argument 'swish' not recognized. Must be one of: 'tanh', 'sigmoid', 'relu'", "--activation", "swish")]
     [InlineData("--optimizer: Argument 'lbfgs' not recognized. Must be one of: 'sgd', 'momentum', 'nesterov', 'adam', 'adamw', 'rmsprop'", "--optimizer", "lbfgs")]
     [InlineData("--lr-schedule: Argument 'linear' not recognized", "--lr-schedule", "linear")]
     [InlineData("--micro-shard must be from 1 to 1,000,000, not 0", "--micro-shard", "0")]
