@@ -43,6 +43,7 @@ public static class EpochJob
             }
             double seconds = clock.Elapsed.TotalSeconds;
             int samples = (int)Math.Min(train.Count, steps * settings.Batches.BatchSize);
+            if (held is not null) ProgressBar.Phase($"evaluating on the {heldName} split ({held.Count} examples)");
             var (heldLoss, heldAccuracy) = held is null ? (null, null) : inference.Evaluate(state.Parameters, held) is var (l, a) ? ((double?)l, a) : default;
             var e = new Epoch(epoch + 1, seconds, samples / seconds, lossSum / steps, heldLoss, heldAccuracy, state.Parameters.Hash());
             double? accuracyOnTrain = trainAccuracy && train.Labels is not null ? inference.Evaluate(state.Parameters, train).Accuracy : null;

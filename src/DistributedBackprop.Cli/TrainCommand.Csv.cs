@@ -47,6 +47,7 @@ public static partial class TrainCommand
             var source = new CsvSource(file, r.GetValue(target)!, r.GetValue(task), share, testFile, Tabular.Hash(file));
             if (source.Problem() is string problem) throw new UsageException($"--data: {problem}");
             var job = common.Model.Apply(r, new TrainingJob(TrainingJob.CsvTask, TrainOptions.Widths("--hidden", r.GetValue(hidden)!), r.GetValue(activation)!, 0, seed, null) with { Csv = source });
+            ProgressBar.Phase($"reading {job.Csv?.Path}");
             var prepared = job.Prepare();
             var batches = new Batches(prepared.Train.Count, r.GetValue(batch), Shuffle: true, seed);
             long steps = (long)r.GetValue(epochs) * batches.PerEpoch;

@@ -105,6 +105,7 @@ public static partial class TrainCommand
             var probe = common.MakeOptimizer(r, r.GetValue(lr), 1);
             TrainOptions.Fits(Pixels, widths, FashionMnist.Classes, probe, workers, r.GetValue(batch), microShard, FashionBytes);
             var job = common.Model.Apply(r, new TrainingJob(TrainingJob.Fashion, widths, "relu", 0, seed, Path.GetFullPath(r.GetValue(data)!)));
+            ProgressBar.Phase($"loading Fashion-MNIST from {job.DataFolder}");
             var (train, test) = job.Data();
             if (r.GetValue(batch) > train.Count) throw new UsageException($"--batch {r.GetValue(batch)} is more than the {train.Count} training examples");
             var batches = new Batches(train.Count, r.GetValue(batch), Shuffle: true, seed);

@@ -22,6 +22,28 @@ public sealed record TrainRequest(
     /// <summary>Trains with the engine chosen, printing what the task prints; <paramref name="choice"/> defaults to this process.</summary>
     public int Run(TextWriter output, EngineChoice? choice = null)
     {
+        // Ctrl-C ends the process at once; before it does, say where the run got to and how it goes on.
+        ConsoleCancelEventHandler hint = (_, _) => Console.Error.WriteLine($"\ndbp: {ResumeHint(Checkpoint, Settings, Environment.GetCommandLineArgs()[1..])}");
+        Console.CancelKeyPress += hint;
+        try { return RunEngine(output, choice); }
+        finally { Console.CancelKeyPress -= hint; }
+    }
+
+    /// <summary>What a stopped run has kept and the command that goes on from it.</summary>
+    public static string ResumeHint(CheckpointPolicy? checkpoint, TrainingSettings settings, IReadOnlyList<string> args)
+    {
+        if (checkpoint is null) return "stopped; nothing was kept (train with --checkpoint DIR to be able to go on with --resume)";
+        TrainingState? saved;
+        try { saved = checkpoint.Load(settings); }
+        catch (Nn.CheckpointException) { saved = null; }
+        var again = string.Join(' ', args.Select(a => a.Contains(' ') ? $"\"{a}\"" : a)) + (args.Contains("--resume") ? "" : " --resume");
+        return saved is null
+            ? $"stopped before the first checkpoint; start again with: dbp {string.Join(' ', args)}"
+            : $"stopped; {checkpoint.File} holds the state before step {saved.Step}: go on with: dbp {again}";
+    }
+
+    private int RunEngine(TextWriter output, EngineChoice? choice)
+    {
         choice ??= Engines.InProcess(Settings, Workers);
         Engines.UseThreads(choice, Threads);
         using var engine = Engines.Create(choice, Settings, Train, Checkpoint);
