@@ -27,6 +27,25 @@ public class FaultPlan
 
     /// <summary>The fate of the gradient computed for that shard, on its way back.</summary>
     public virtual Fault OnGradient(long step, int shard, int attempt) => Fault.None;
+
+    /// <summary>
+    /// How worker <paramref name="worker"/> (by index, as above) computes wrong from <paramref name="step"/> on
+    /// — a bug, bad memory, a core that corrupts silently — or null for a worker that computes right.
+    /// </summary>
+    public virtual Corruption? Corrupts(int worker, long step) => null;
+}
+
+/// <summary>A worker's wrong arithmetic: every gradient element times <paramref name="Factor"/>, or bits flipped.</summary>
+/// <param name="Factor">What every element is multiplied by (1: none).</param>
+/// <param name="FlipBits">Flip the lowest mantissa bit of every 97th element: a wrong result no range check sees.</param>
+public sealed record Corruption(float Factor, bool FlipBits)
+{
+    public void Apply(Span<float> values)
+    {
+        if (Factor != 1) System.Numerics.Tensors.TensorPrimitives.Multiply(values, Factor, values);
+        if (FlipBits)
+            for (int i = 0; i < values.Length; i += 97) values[i] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(values[i]) ^ 1);
+    }
 }
 
 /// <summary>

@@ -24,6 +24,22 @@ public static class GradientChecks
         return null;
     }
 
+    /// <summary>
+    /// Whether the node starting at <paramref name="shard"/> of <paramref name="step"/> is audited: a pure function
+    /// of the seed, step and shard, so the same nodes in every topology.
+    /// </summary>
+    public static bool Audited(int seed, long step, int shard, double fraction) =>
+        fraction >= 1 || fraction > 0 && Rng.For(seed, "audit", step, shard).NextDouble() < fraction;
+
+    /// <summary>Whether two gradients are the same bits: counts, loss sums and every element.</summary>
+    public static bool SameBits(GradientShard a, GradientShard b)
+    {
+        if (a.Count != b.Count || BitConverter.DoubleToInt64Bits(a.LossSum) != BitConverter.DoubleToInt64Bits(b.LossSum) || a.Gradients.Length != b.Gradients.Length) return false;
+        for (int i = 0; i < a.Gradients.Length; i++)
+            if (!System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.Gradients[i].Value.Data).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.Gradients[i].Value.Data))) return false;
+        return true;
+    }
+
     /// <summary>Whether the loss and every element are finite (the largest magnitude is; a NaN is found first).</summary>
     public static bool Finite(GradientShard g)
     {

@@ -12,7 +12,8 @@ namespace DistributedBackprop.Actors;
 /// <param name="WaitForWorkers">A cluster waits for workers to (re)join when none is left; in one process the run fails.</param>
 /// <param name="ResendAfter">A step with no progress for this long has its unfinished shards sent again.</param>
 /// <param name="MaxResends">Resends of one step before the run gives up.</param>
-public sealed record StepPlan(TrainingSettings Settings, long Until, CheckpointPolicy? Checkpoint, bool WaitForWorkers, TimeSpan ResendAfter, int MaxResends = 20)
+/// <param name="Audit">The fraction of nodes (chosen by <see cref="GradientChecks.Audited"/>) computed by a second worker and compared bit for bit.</param>
+public sealed record StepPlan(TrainingSettings Settings, long Until, CheckpointPolicy? Checkpoint, bool WaitForWorkers, TimeSpan ResendAfter, int MaxResends = 20, double Audit = 0)
 {
     public static readonly TimeSpan DefaultResendAfter = TimeSpan.FromSeconds(5);
 }
@@ -25,6 +26,7 @@ public sealed record StepPlan(TrainingSettings Settings, long Until, CheckpointP
 /// <see cref="Nodes"/>; <see cref="Given"/> is every worker a node was sent to this step (any of them may
 /// answer), <see cref="Suspects"/> the worker whose non-finite gradient for a node awaits a second opinion.
 /// Workers excluded for what they sent stay out of the run; <see cref="Refused"/> counts what was refused.
+/// <see cref="Opinions"/> holds, for each audited node, the gradients received so far and who sent them.
 /// <typeparamref name="W"/> names a worker: an actor reference in the actor, a string in the tests.
 /// </summary>
 public sealed record StepState<W>(
@@ -44,11 +46,13 @@ public sealed record StepState<W>(
     ImmutableDictionary<int, ImmutableHashSet<W>> Given,
     ImmutableDictionary<int, W> Suspects,
     ImmutableHashSet<W> Excluded,
-    long Refused) where W : notnull
+    long Refused,
+    ImmutableDictionary<int, ImmutableList<(W Worker, GradientShard Gradient)>> Opinions) where W : notnull
 {
     public static StepState<W> Start(StepPlan plan, long step, ParameterUpdate latest) =>
         new(plan, step, [], [], ImmutableDictionary<int, W>.Empty, [], ImmutableDictionary<int, int>.Empty, [], 0, 0, false, latest, false,
-            ImmutableDictionary<int, ImmutableHashSet<W>>.Empty, ImmutableDictionary<int, W>.Empty, [], 0);
+            ImmutableDictionary<int, ImmutableHashSet<W>>.Empty, ImmutableDictionary<int, W>.Empty, [], 0,
+            ImmutableDictionary<int, ImmutableList<(W, GradientShard)>>.Empty);
 
     public bool InFlight => Nodes.Length > 0;
 
@@ -164,7 +168,7 @@ public static class StepRules
         s = s with
         {
             Batch = batch, Nodes = nodes, Assigned = s.Assigned.Clear(), Finished = s.Finished.Clear(), Attempts = s.Attempts.Clear(), Resends = 0,
-            Given = s.Given.Clear(), Suspects = s.Suspects.Clear(),
+            Given = s.Given.Clear(), Suspects = s.Suspects.Clear(), Opinions = s.Opinions.Clear(),
         };
         sends.Add(new StepSend<W>.ToServer(new BeginStep(s.Step, shards, batch.Length)));
         for (int i = 0; i < nodes.Length; i++) s = Assign(s, i, sends);
@@ -176,11 +180,15 @@ public static class StepRules
     /// Sends a node's work to the next live worker, round-robin (past <paramref name="avoid"/> where there is
     /// another); with none, the node waits for one.
     /// </summary>
-    private static StepState<W> Assign<W>(StepState<W> s, int node, List<StepSend<W>> sends, W? avoid = default) where W : notnull
+    private static StepState<W> Assign<W>(StepState<W> s, int node, List<StepSend<W>> sends, W? avoid = default) where W : notnull =>
+        Assign(s, node, sends, avoid is null ? [] : [avoid]);
+
+    /// <summary>The same, past every worker in <paramref name="avoid"/> where another is live.</summary>
+    private static StepState<W> Assign<W>(StepState<W> s, int node, List<StepSend<W>> sends, IReadOnlyCollection<W> avoid) where W : notnull
     {
         if (s.Workers.Count == 0) return s with { Assigned = s.Assigned.Remove(node) };
+        for (int tries = 0; tries < s.Workers.Count - 1 && avoid.Contains(s.Workers[s.Next % s.Workers.Count]); tries++) s = s with { Next = s.Next + 1 };
         var worker = s.Workers[s.Next % s.Workers.Count];
-        if (avoid is not null && worker.Equals(avoid) && s.Workers.Count > 1) (s, worker) = (s with { Next = s.Next + 1 }, s.Workers[(s.Next + 1) % s.Workers.Count]);
         int attempt = s.Attempts.GetValueOrDefault(node);
         int micro = s.Plan.Settings.MicroShard;
         var (first, count) = (s.Nodes[node].First, s.Nodes[node].Count);
@@ -211,6 +219,8 @@ public static class StepRules
             return Exclude(s, from, $"it sent a gradient of micro-shards [{g.Shard}, {g.Shard + g.Shards}) of step {g.Step}, which it was not given", sends);
         if (GradientChecks.Problem(g, Examples(s, node), s.Plan.Settings.Objective) is string problem)
             return Exclude(s, from, problem, sends);
+        if (s.Plan.Audit > 0 && s.Workers.Count > 1 && GradientChecks.Audited(s.Plan.Settings.Seed, g.Step, g.Shard, s.Plan.Audit))
+            return Audit(s, from, g, node, sends);
         bool finite = GradientChecks.Finite(g);
         bool suspected = s.Suspects.TryGetValue(node, out var suspect);
         if (!finite && !suspected)
@@ -219,6 +229,46 @@ public static class StepRules
         if (finite && suspected && !suspect!.Equals(from))
             s = Exclude(s with { Suspects = s.Suspects.Remove(node) }, suspect, $"its gradient for micro-shards [{g.Shard}, {g.Shard + g.Shards}) of step {g.Step} was not finite; another worker's was", sends);
         if (s.Done || s.Finished.Contains(node) && !finite) return s;
+        sends.Add(new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(node) - 1));
+        return s with { Finished = s.Finished.Add(node) };
+    }
+
+    /// <summary>
+    /// An audited node: computed by two workers, whose results must be the same bits. Agreeing, it goes to the
+    /// server (a non-finite one too: two workers agree, so the run has diverged). Disagreeing, a third worker
+    /// decides and the one that differs from it is excluded; with no third worker to ask, the run stops.
+    /// </summary>
+    private static StepState<W> Audit<W>(StepState<W> s, W from, GradientShard g, int node, List<StepSend<W>> sends) where W : notnull
+    {
+        var opinions = s.Opinions.GetValueOrDefault(node, []);
+        if (s.Finished.Contains(node) || opinions.Any(o => o.Worker.Equals(from))) return s; // decided already, or the same worker again
+        opinions = opinions.Add((from, g));
+        s = s with { Opinions = s.Opinions.SetItem(node, opinions) };
+        var senders = opinions.Select(o => o.Worker).ToList();
+        string what = $"micro-shards [{g.Shard}, {g.Shard + g.Shards}) of step {g.Step}";
+        switch (opinions.Count)
+        {
+            case 1:
+                return Assign(s, node, sends, avoid: from); // a second computation, elsewhere
+            case 2 when GradientChecks.SameBits(opinions[0].Gradient, g):
+                return Decided(s, node, g, sends);
+            case 2 when s.Workers.Count(w => !senders.Contains(w)) == 0:
+                return Finish(s, new RunOutcome(null, new InvalidOperationException(
+                    $"step {g.Step}: workers {opinions[0].Worker} and {from} computed {what} differently, and there is no third worker to decide")), sends);
+            case 2:
+                return Assign(s, node, sends, senders); // a third, to decide
+            default:
+                var agrees = opinions.Take(opinions.Count - 1).Where(o => GradientChecks.SameBits(o.Gradient, g)).ToList();
+                if (agrees.Count == 0)
+                    return Finish(s, new RunOutcome(null, new InvalidOperationException($"step {g.Step}: three workers computed {what} three ways")), sends);
+                foreach (var (wrong, _) in opinions.Take(opinions.Count - 1).Where(o => !GradientChecks.SameBits(o.Gradient, g)))
+                    s = Exclude(s, wrong, $"its gradient for {what} differs, bit for bit, from two other workers' (audit)", sends);
+                return s.Done ? s : Decided(s, node, g, sends);
+        }
+    }
+
+    private static StepState<W> Decided<W>(StepState<W> s, int node, GradientShard g, List<StepSend<W>> sends) where W : notnull
+    {
         sends.Add(new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(node) - 1));
         return s with { Finished = s.Finished.Add(node) };
     }

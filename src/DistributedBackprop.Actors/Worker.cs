@@ -34,8 +34,11 @@ public sealed class Worker : ReceiveActor, IWithStash
 
     public IStash Stash { get; set; } = null!;
 
-    public Worker(Objective objective, Dataset data, GradientPool pool, Address? server)
+    private readonly Func<long, Corruption?>? _corrupt;
+
+    public Worker(Objective objective, Dataset data, GradientPool pool, Address? server, Func<long, Corruption?>? corrupt)
     {
+        _corrupt = corrupt;
         bool Trusted() => Sender.Path.Address.HasLocalScope || Sender.Path.Address.Equals(server);
         Receive<object>(_ => !Trusted(), m => Context.GetLogger().Warning("refused {0} from {1}", m.GetType().Name, Sender));
         _data = data;
@@ -97,12 +100,16 @@ public sealed class Worker : ReceiveActor, IWithStash
             _tree.Add(new ShardNode(c.Shard + i, 1), _gradient, lossSum, count);
         }
         var (sum, _, loss, total) = _tree.Finish();
+        if (_corrupt?.Invoke(c.Step) is { } wrong) foreach (var buffer in sum) wrong.Apply(buffer); // the fault harness's bad worker
         var grads = new NamedTensor[_names.Length];
         for (int i = 0; i < grads.Length; i++) grads[i] = new NamedTensor(_names[i], new Tensor<float>(sum[i], _shapes[i]));
         return new GradientShard(c.Version, c.Step, c.Shard, c.Shards, total, loss, grads);
     }
 
-    /// <summary>A worker; on a worker node, <paramref name="server"/> is the parameter-server node it takes work from.</summary>
-    public static Props Props(Objective objective, Dataset data, GradientPool pool, Address? server = null) =>
-        Akka.Actor.Props.Create(() => new Worker(objective, data, pool, server));
+    /// <summary>
+    /// A worker; on a worker node, <paramref name="server"/> is the parameter-server node it takes work from;
+    /// <paramref name="corrupt"/> (the fault harness's) says from which step it computes wrong.
+    /// </summary>
+    public static Props Props(Objective objective, Dataset data, GradientPool pool, Address? server = null, Func<long, Corruption?>? corrupt = null) =>
+        Akka.Actor.Props.Create(() => new Worker(objective, data, pool, server, corrupt));
 }

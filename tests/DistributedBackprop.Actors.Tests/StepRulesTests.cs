@@ -241,4 +241,44 @@ public class StepRulesTests
         AssertSends(sends, "compute [0,3) on a (attempt 1, version 0, step 0, examples 0,1,2,3,4,5,6,7,8,9)");
         AssertSends(Feed(alone, new On.GradientPassed("a", Gradient(0, 3, value: float.NaN))).Sends, "pass gradient [0,3) of step 0 (attempt 1)");
     }
+
+    private static StepState<string> Audited(params string[] workers) =>
+        Feed(StepState<string>.Start(new StepPlan(Settings, 3, null, false, TimeSpan.FromSeconds(1), Audit: 1), 0, Initial), new On.Started(), new On.Joined(workers)).State;
+
+    [Fact]
+    public void An_audited_node_is_computed_twice_and_passed_when_the_two_agree()
+    {
+        var (s, sends) = Feed(Audited("a", "b"), new On.GradientPassed("a", Gradient(0, 2)));
+        AssertSends(sends, "compute [0,2) on b (attempt 1, version 0, step 0, examples 0,1,2,3,4,5,6,7)");
+        (_, sends) = Feed(s, new On.GradientPassed("b", Gradient(0, 2)));
+        AssertSends(sends, "pass gradient [0,2) of step 0 (attempt 1)");
+    }
+
+    [Fact]
+    public void When_two_disagree_a_third_worker_decides_and_the_one_that_differs_is_excluded()
+    {
+        var (s, sends) = Feed(Audited("a", "b", "c"), new On.GradientPassed("b", Gradient(1, 1, value: 500f)), new On.GradientPassed("a", Gradient(1, 1)));
+        Assert.Equal("compute [1,2) on c (attempt 2, version 0, step 0, examples 4,5,6,7)", Describe(sends[^1]));
+        (s, sends) = Feed(s, new On.GradientPassed("c", Gradient(1, 1)));
+        AssertSends(sends, "exclude b: its gradient for micro-shards [1, 2) of step 0 differs, bit for bit, from two other workers' (audit)",
+            "unwatch b", "pass gradient [1,2) of step 0 (attempt 2)"); // b held nothing else unfinished
+        Assert.Equal(["a", "c"], s.Workers);
+    }
+
+    [Fact]
+    public void With_two_workers_that_disagree_and_none_to_decide_the_run_stops_saying_so()
+    {
+        var (_, sends) = Feed(Audited("a", "b"), new On.GradientPassed("a", Gradient(0, 2)), new On.GradientPassed("b", Gradient(0, 2, value: 0.25f)));
+        Assert.Equal("fail: InvalidOperationException: step 0: workers a and b computed micro-shards [0, 2) of step 0 differently, and there is no third worker to decide", Describe(sends[^1]));
+    }
+
+    [Fact]
+    public void The_audited_nodes_are_a_pure_function_of_seed_step_and_shard()
+    {
+        var chosen = Enumerable.Range(0, 1000).Count(i => GradientChecks.Audited(0, i, 0, 0.1));
+        Assert.InRange(chosen, 70, 130);
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => GradientChecks.Audited(3, i, 2, 0.3)), Enumerable.Range(0, 50).Select(i => GradientChecks.Audited(3, i, 2, 0.3)));
+        Assert.False(GradientChecks.Audited(0, 1, 0, 0));
+        Assert.True(GradientChecks.Audited(0, 1, 0, 1));
+    }
 }
