@@ -22,8 +22,13 @@ public sealed class ClusterEngine : ITrainingEngine
     private readonly GradientPool _pool;
     private readonly DataPath.DataChannel _channel;
 
-    public ClusterEngine(ActorSystem system, TrainingSettings settings, TrainingJob job, int minWorkers, TimeSpan joinTimeout, CheckpointPolicy? checkpoint, ClusterTls? tls = null)
+    private readonly double _audit;
+    private readonly TimeSpan _resendAfter;
+
+    public ClusterEngine(ActorSystem system, TrainingSettings settings, TrainingJob job, int minWorkers, TimeSpan joinTimeout, CheckpointPolicy? checkpoint,
+        ClusterTls? tls = null, double audit = 0, TimeSpan? resendAfter = null)
     {
+        (_audit, _resendAfter) = (audit, resendAfter ?? StepPlan.DefaultResendAfter);
         (_system, _settings, _minWorkers, _joinTimeout, _checkpoint) = (system, settings, minWorkers, joinTimeout, checkpoint);
         _pool = GradientPool.For(settings.Objective);
         var host = Akka.Cluster.Cluster.Get(system).SelfAddress.Host ?? "127.0.0.1";
@@ -47,7 +52,7 @@ public sealed class ClusterEngine : ITrainingEngine
     {
         AwaitWorkers();
         var done = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var plan = new StepPlan(_settings, until, _checkpoint, WaitForWorkers: true, StepPlan.DefaultResendAfter);
+        var plan = new StepPlan(_settings, until, _checkpoint, WaitForWorkers: true, _resendAfter, Audit: _audit);
         var coordinator = _system.ActorOf(Coordinator.Props(plan, state, onStep, done, pool: _pool, channel: _channel));
         _channel.SetCoordinator(coordinator);
         _recruiter.Tell(new Recruiter.SetCoordinator(coordinator));

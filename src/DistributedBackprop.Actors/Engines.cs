@@ -13,11 +13,14 @@ public abstract record EngineChoice
     /// <summary>The single-process loop (<see cref="Trainer"/>): the same bits without the messages.</summary>
     public sealed record PlainLoop : EngineChoice;
 
-    /// <summary>A parameter server, a coordinator and <paramref name="Workers"/> worker actors in this process.</summary>
-    public sealed record LocalActors(int Workers) : EngineChoice;
+    /// <summary>
+    /// A parameter server, a coordinator and <paramref name="Workers"/> worker actors in this process; the fault
+    /// harness's plan, the audit fraction and the resend time if given.
+    /// </summary>
+    public sealed record LocalActors(int Workers, FaultPlan? Faults = null, double Audit = 0, TimeSpan? ResendAfter = null) : EngineChoice;
 
     /// <summary>This node's part of a cluster: workers are the worker nodes that take <paramref name="Job"/>; <paramref name="Tls"/> secures its data channel.</summary>
-    public sealed record Cluster(ActorSystem System, TrainingJob Job, int MinWorkers, TimeSpan JoinTimeout, ClusterTls? Tls = null) : EngineChoice;
+    public sealed record Cluster(ActorSystem System, TrainingJob Job, int MinWorkers, TimeSpan JoinTimeout, ClusterTls? Tls = null, double Audit = 0, TimeSpan? ResendAfter = null) : EngineChoice;
 }
 
 /// <summary>Chooses and builds training engines; the command line and the benchmarks only say which.</summary>
@@ -43,8 +46,8 @@ public static class Engines
     public static ITrainingEngine Create(EngineChoice choice, TrainingSettings settings, Dataset data, CheckpointPolicy? checkpoint) => choice switch
     {
         EngineChoice.PlainLoop => new Trainer(settings, data, checkpoint),
-        EngineChoice.LocalActors l => new LocalEngine(settings, data, l.Workers, checkpoint),
-        EngineChoice.Cluster c => new ClusterEngine(c.System, settings, c.Job, c.MinWorkers, c.JoinTimeout, checkpoint, c.Tls),
+        EngineChoice.LocalActors l => new LocalEngine(settings, data, l.Workers, checkpoint, l.Faults, resendAfter: l.ResendAfter, audit: l.Audit),
+        EngineChoice.Cluster c => new ClusterEngine(c.System, settings, c.Job, c.MinWorkers, c.JoinTimeout, checkpoint, c.Tls, c.Audit, c.ResendAfter),
         _ => throw new System.Diagnostics.UnreachableException(),
     };
 }

@@ -55,7 +55,7 @@ public static partial class TrainCommand
             var (policy, start) = common.Checkpointing(r, settings);
             return new TrainRequest(job, settings, prepared.Train, prepared.Held, policy, start, workers, threads, r.GetValue(common.Json), 0, plotPath)
             {
-                HeldName = prepared.HeldName is "" ? "test" : prepared.HeldName, Metrics = metrics,
+                HeldName = prepared.HeldName is "" ? "test" : prepared.HeldName, Metrics = metrics, Harness = common.HarnessFlags(r),
             };
         });
     }

@@ -74,7 +74,7 @@ public static partial class TrainCommand
             var settings = new TrainingSettings(job.Objective(), optimizer,
                 new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), microShard, seed);
             var (policy, start) = common.Checkpointing(r, settings);
-            return new TrainRequest(job, settings, data, null, policy, start, workers, threads, r.GetValue(common.Json), r.GetValue(logEvery), plotPath) { Metrics = common.Model.MetricsPath(r) };
+            return new TrainRequest(job, settings, data, null, policy, start, workers, threads, r.GetValue(common.Json), r.GetValue(logEvery), plotPath) { Metrics = common.Model.MetricsPath(r), Harness = common.HarnessFlags(r) };
         });
     }
 
@@ -114,7 +114,7 @@ public static partial class TrainCommand
             var optimizer = common.MakeOptimizer(r, r.GetValue(lr), steps);
             var settings = new TrainingSettings(job.Objective(), optimizer, batches, steps, microShard, seed);
             var (policy, start) = common.Checkpointing(r, settings);
-            return new TrainRequest(job, settings, train, test, policy, start, workers, threads, r.GetValue(common.Json), 0, Curves.CheckPlot(r.GetValue(plot))) { Metrics = common.Model.MetricsPath(r) };
+            return new TrainRequest(job, settings, train, test, policy, start, workers, threads, r.GetValue(common.Json), 0, Curves.CheckPlot(r.GetValue(plot))) { Metrics = common.Model.MetricsPath(r), Harness = common.HarnessFlags(r) };
         });
     }
 

@@ -30,9 +30,28 @@ public sealed class TrainOptions
     public readonly Option<int?> Workers = new("--workers") { Description = "worker actors in this process (0: the plain loop); the result does not depend on it (default: one per core where a batch has several micro-shards, else the plain loop)" };
     public readonly Option<int?> Threads = new("--threads") { Description = "threads that share one large matrix product; the result does not depend on it (default: the cores left to each worker actor, all of them for the plain loop)" };
 
+    public readonly Option<string?> Chaos = new("--chaos") { Description = "the fault harness, for worker actors: a plan such as 'stop worker 1 at step 10; drop shard 2 of step 3; corrupt worker 2 from step 20 x1000' (see the README)" };
+    public readonly Option<double> Audit = new("--audit") { Description = "the fraction (0 to 1) of each step's work that a second worker computes again, compared bit for bit; a worker that differs from two others is excluded", DefaultValueFactory = _ => 0 };
+    public readonly Option<double?> ResendAfter = new("--resend-after") { Description = "seconds a step waits for lost work before it sends it again (default 5)" };
+
     public void AddTo(Command command)
     {
-        foreach (var o in (Option[])[Workers, Threads, Optimizer, Momentum, WeightDecay, Schedule, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume, .. Model.All]) command.Options.Add(o);
+        foreach (var o in (Option[])[Workers, Threads, Optimizer, Momentum, WeightDecay, Schedule, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume, .. Model.All, Chaos, Audit, ResendAfter])
+            command.Options.Add(o);
+    }
+
+    /// <summary>--chaos, --audit and --resend-after, checked: how the worker actors are tested and watched.</summary>
+    public Harness HarnessFlags(ParseResult r)
+    {
+        double audit = r.GetValue(Audit);
+        if (!(audit is >= 0 and <= 1)) throw new UsageException($"--audit must be from 0 to 1, not {audit.ToString(CultureInfo.InvariantCulture)}");
+        TimeSpan? resend = r.GetValue(ResendAfter) is { } seconds
+            ? seconds is >= 0.01 and <= 3600 ? TimeSpan.FromSeconds(seconds) : throw new UsageException($"--resend-after must be from 0.01 to 3600 seconds, not {seconds.ToString(CultureInfo.InvariantCulture)}")
+            : null;
+        ChaosPlan? chaos;
+        try { chaos = r.GetValue(Chaos) is { } text ? ChaosPlan.Parse(text) : null; }
+        catch (ChaosPlanException e) { throw new UsageException(e.Message); }
+        return new Harness(chaos, audit, resend);
     }
 
     /// <summary>Each thread past the first is a helper thread for the life of the process: a bound on a typo.</summary>

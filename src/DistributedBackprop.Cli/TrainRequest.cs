@@ -19,6 +19,9 @@ public sealed record TrainRequest(
     /// <summary>Where --metrics writes a row per step (.csv or .jsonl), or null.</summary>
     public string? Metrics { get; init; }
 
+    /// <summary>The fault harness and the audit, for worker actors.</summary>
+    public Harness Harness { get; init; } = Harness.None;
+
     /// <summary>Trains with the engine chosen, printing what the task prints; <paramref name="choice"/> defaults to this process.</summary>
     public int Run(TextWriter output, EngineChoice? choice = null)
     {
@@ -45,6 +48,15 @@ public sealed record TrainRequest(
     private int RunEngine(TextWriter output, EngineChoice? choice)
     {
         choice ??= Engines.InProcess(Settings, Workers);
+        choice = choice switch
+        {
+            EngineChoice.PlainLoop when Harness.Chaos is not null || Harness.Audit > 0 =>
+                throw new UsageException("--chaos and --audit act on worker actors: add --workers 2 or more"),
+            EngineChoice.LocalActors l => l with { Faults = Harness.Chaos, Audit = Harness.Audit, ResendAfter = Harness.ResendAfter },
+            EngineChoice.Cluster when Harness.Chaos is not null => throw new UsageException("--chaos runs in one process (dbp train), not on a cluster"),
+            EngineChoice.Cluster c => c with { Audit = Harness.Audit, ResendAfter = Harness.ResendAfter },
+            _ => choice,
+        };
         Engines.UseThreads(choice, Threads);
         using var engine = Engines.Create(choice, Settings, Train, Checkpoint);
         var curves = new Curves(HeldName);
@@ -77,4 +89,10 @@ public sealed record TrainRequest(
         }
         return 0;
     }
+}
+
+/// <summary>The fault harness's plan, the audit fraction and the resend time, as the flags gave them.</summary>
+public sealed record Harness(ChaosPlan? Chaos, double Audit, TimeSpan? ResendAfter)
+{
+    public static readonly Harness None = new(null, 0, null);
 }

@@ -1,0 +1,37 @@
+using System.Text.Json;
+
+namespace DistributedBackprop.Cli.Tests;
+
+/// <summary>dbp train --chaos and --audit: the fault harness and the audit from the command line.</summary>
+public class ChaosCommandTests
+{
+    private static readonly string[] Training = ["train", "regression", "--steps", "120", "--hidden", "8,8", "--micro-shard", "50", "--workers", "3", "--json"];
+
+    private static string Hash(DbpRunner.Result r)
+    {
+        Assert.True(r.ExitCode == 0, r.Err);
+        return JsonDocument.Parse(r.LastLine).RootElement.GetProperty("param_hash").GetString()!;
+    }
+
+    [Fact]
+    public void A_corrupting_worker_is_caught_by_the_audit_and_the_run_ends_with_the_clean_hash()
+    {
+        var clean = Hash(DbpRunner.Run(Training));
+        var audited = DbpRunner.Run([.. Training, "--chaos", "corrupt worker 1 from step 20 x1000; drop shard 0 of step 5", "--audit", "1", "--resend-after", "0.2"]);
+        Assert.Equal(clean, Hash(audited));
+        var spoiled = DbpRunner.Run([.. Training, "--chaos", "corrupt worker 1 from step 20 flip bits"]);
+        Assert.NotEqual(clean, Hash(spoiled)); // unaudited, the bad arithmetic goes in
+    }
+
+    [Theory]
+    [InlineData("--chaos: 'explode' is not a statement", "--chaos", "explode", "--workers", "2")]
+    [InlineData("--audit must be from 0 to 1, not 1.5", "--audit", "1.5", "--workers", "2")]
+    [InlineData("--resend-after must be from 0.01 to 3600 seconds", "--resend-after", "0", "--workers", "2")]
+    [InlineData("--chaos and --audit act on worker actors", "--chaos", "stop worker 0 at step 1", "--workers", "0")]
+    public void Bad_harness_flags_are_one_line_and_exit_2(string expected, params string[] flags)
+    {
+        var r = DbpRunner.Run(["train", "regression", "--steps", "3", .. flags]);
+        DbpRunner.AssertOneLineError(r, expected);
+        Assert.Equal(2, r.ExitCode);
+    }
+}
