@@ -333,7 +333,7 @@ public static class StepRules
         if (s.Resends + 1 > s.Plan.MaxResends)
             return Finish(s, new RunOutcome(null, new TimeoutException($"step {s.Step} made no progress after {s.Plan.MaxResends} resends")), sends);
         // A gradient may have been lost after it passed here: send every node the server may lack.
-        s = s with { Resends = s.Resends + 1, Finished = s.Finished.Clear() };
+        s = s with { Resends = s.Resends + 1, Finished = s.Finished.Clear(), Opinions = s.Opinions.Clear() }; // an audit starts over too
         for (int i = 0; i < s.Nodes.Length; i++) s = Assign(s, i, sends);
         sends.Add(new StepSend<W>.ScheduleResend(s.Step, s.Plan.ResendAfter));
         return s;

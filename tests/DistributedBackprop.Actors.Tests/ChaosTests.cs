@@ -50,4 +50,19 @@ public class ChaosTests
 
     [Fact]
     public void An_audit_of_an_undisturbed_run_changes_nothing() => Assert.Equal(Clean(), Run(2, "", audit: 0.5));
+
+    /// <summary>Loses every audited gradient of step 3 on its way to the server, once: an audited node passes on its second sending.</summary>
+    private sealed class LoseAuditedOnce : FaultPlan
+    {
+        public override Fault OnGradient(long step, int shard, int attempt) => step == 3 && attempt == 1 ? new Fault.Drop() : Fault.None;
+    }
+
+    [Fact]
+    public void An_audited_gradient_lost_on_its_way_to_the_server_is_audited_again_after_the_resend()
+    {
+        var s = LocalEngineTests.Settings(steps: 6);
+        using var engine = new LocalEngine(s, LocalEngineTests.Data, 3, faults: new LoseAuditedOnce(), resendAfter: TimeSpan.FromMilliseconds(100), audit: 1);
+        var plain = new Trainer(s, LocalEngineTests.Data).Run(TrainingState.Start(s), s.Steps);
+        Assert.Equal(plain.Parameters.Hash(), engine.Run(TrainingState.Start(s), s.Steps).Parameters.Hash());
+    }
 }
