@@ -15,7 +15,9 @@ public static class TrainingMetrics
     public static readonly Meter Meter = new(MeterName, typeof(TrainingMetrics).Assembly.GetName().Version?.ToString());
 
     public static readonly Counter<long> Steps = Meter.CreateCounter<long>("dbp.steps", "{step}", "training steps applied");
-    public static readonly Histogram<double> StepTime = Meter.CreateHistogram<double>("dbp.step.time", "s", "wall-clock time of a step, from the end of the one before");
+    /// <summary>Buckets from 50 µs (a small regression step) to 10 s (a cluster step waiting out a lost worker).</summary>
+    public static readonly Histogram<double> StepTime = Meter.CreateHistogram<double>("dbp.step.time", "s", "wall-clock time of a step, from the end of the one before",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10] });
     public static readonly Counter<long> Samples = Meter.CreateCounter<long>("dbp.samples", "{sample}", "examples trained on");
     public static readonly Gauge<double> SamplesPerSecond = Meter.CreateGauge<double>("dbp.samples.rate", "{sample}/s", "examples per second over the last step");
     public static readonly Gauge<double> Loss = Meter.CreateGauge<double>("dbp.loss", null, "the training loss of the last step");

@@ -2,6 +2,7 @@ using System.Net;
 using DistributedBackprop.Training;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace DistributedBackprop.Cli;
 
@@ -19,12 +20,21 @@ public static class MetricsExport
         !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"))
         || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"));
 
+    /// <summary>The address the endpoint binds, checked: an IP address or localhost (default 127.0.0.1).</summary>
+    public static string Host(string? text, string names)
+    {
+        var host = string.IsNullOrWhiteSpace(text) ? "127.0.0.1" : text.Trim();
+        return host == "localhost" || IPAddress.TryParse(host, out _) ? host : throw new UsageException($"{names}: '{host}' is not an IP address (or localhost)");
+    }
+
     /// <summary>The exporters asked for, running; null when none is.</summary>
     public static IDisposable? Start(int? port, string host)
     {
         bool otlp = OtlpConfigured();
         if (port is null && !otlp) return null;
-        var builder = Sdk.CreateMeterProviderBuilder().AddMeter(TrainingMetrics.MeterName);
+        var builder = Sdk.CreateMeterProviderBuilder()
+            .ConfigureResource(r => r.AddService("dbp", serviceVersion: typeof(MetricsExport).Assembly.GetName().Version?.ToString()))
+            .AddMeter(TrainingMetrics.MeterName);
         if (port is int p) builder.AddPrometheusHttpListener(o =>
         {
             o.Host = Prefix(host);

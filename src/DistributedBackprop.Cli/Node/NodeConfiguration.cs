@@ -68,7 +68,9 @@ public static class NodeConfiguration
             if (entry.Key is not string name || !name.StartsWith("DBP_", StringComparison.Ordinal)) continue;
             var value = entry.Value as string;
             if (Settings.FirstOrDefault(s => s.Variable == name) is { } setting) keys[setting.Path] = value;
-            else if (name.StartsWith("DBP_AKKA__", StringComparison.Ordinal) || name.StartsWith("DBP_LOGGING__", StringComparison.Ordinal))
+            else if (name.StartsWith("DBP_AKKA__", StringComparison.Ordinal))
+                keys[name["DBP_".Length..].Replace("__", ":").Replace('_', '-').ToLowerInvariant()] = value; // the key a file would use: dot-netty, not DOT_NETTY
+            else if (name.StartsWith("DBP_LOGGING__", StringComparison.Ordinal))
                 keys[name["DBP_".Length..].Replace("__", ":")] = value;
         }
         return keys;

@@ -34,6 +34,8 @@ public sealed class NodeHost : IDisposable
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddSingleton(logs); // the process's: its lines and the node's share one writer
+        // dbp decides when a node stops; the console lifetime would swallow Ctrl-C and SIGTERM instead.
+        builder.Services.AddSingleton<IHostLifetime, ProcessLifetime>();
         builder.Services.AddAkka(ActorSystems.SystemName, (b, _) =>
         {
             b.AddHocon(akka, HoconAddMode.Append);
@@ -82,6 +84,13 @@ public sealed class NodeHost : IDisposable
             akka.remote.trusted-selection-paths = [{paths}]
             akka.actor.guardian-supervisor-strategy = {Quote(cluster.GetString("akka.actor.guardian-supervisor-strategy"))}
             akka.cluster.seed-nodes = []");
+    }
+
+    /// <summary>The process's own signal handling, untouched: Ctrl-C and SIGTERM end a node as they end any dbp command.</summary>
+    private sealed class ProcessLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     public void Dispose()

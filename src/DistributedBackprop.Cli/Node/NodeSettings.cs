@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using C = DistributedBackprop.Cli.NodeConfiguration;
@@ -25,9 +24,7 @@ public sealed record NodeSettings(
                 ? TimeSpan.FromSeconds(seconds) : throw new UsageException($"--join-timeout must be from 0 to 86400 seconds, not '{t}'")
             : TimeSpan.FromSeconds(60);
         var level = Text(C.LogLevel);
-        var metricsHost = Text(C.MetricsHost) ?? "127.0.0.1";
-        if (metricsHost != "localhost" && !IPAddress.TryParse(metricsHost, out _))
-            throw new UsageException($"{C.MetricsHost.Names}: '{metricsHost}' is not an IP address (or localhost)");
+        var metricsHost = MetricsExport.Host(Text(C.MetricsHost), C.MetricsHost.Names);
         return new(
             Text(C.Role), Text(C.Hostname) ?? "127.0.0.1", Number(C.Port, 0, 65535, "a port"),
             (Text(C.SeedNodes) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
