@@ -55,6 +55,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
         Receive<CheckpointSaved>(_ => FromServer(), c => On(new StepEvent<IActorRef>.CheckpointWritten(c)));
         Receive<StepRefused>(_ => FromServer(), r => On(new StepEvent<IActorRef>.Refused(r)));
         Receive<StateSnapshot>(_ => FromServer(), s => On(new StepEvent<IActorRef>.Snapshot(s)));
+        Receive<RolledBack>(_ => FromServer(), r => On(new StepEvent<IActorRef>.RolledBack(r)));
         Receive<Resend>(r => On(new StepEvent<IActorRef>.ResendDue(r.Step)));
         Receive<Due>(d => Perform(d.Send)); // a send the fault plan delayed
         Receive<object>(m => Context.GetLogger().Warning("refused {0} from {1}", m.GetType().Name, Sender));

@@ -20,7 +20,7 @@ public class StepRulesTests
     private static StepState<string> Start(long until = 3, bool wait = false, CheckpointPolicy? checkpoint = null, int maxResends = 20) =>
         StepState<string>.Start(new StepPlan(Settings, until, checkpoint, wait, TimeSpan.FromSeconds(1), maxResends), 0, Initial);
 
-    private static (StepState<string> State, List<Send> Sends) Feed(StepState<string> s, params On[] events)
+    internal static (StepState<string> State, List<Send> Sends) Feed(StepState<string> s, params On[] events)
     {
         var all = new List<Send>();
         foreach (var e in events)
