@@ -172,7 +172,7 @@ public static class StepRules
         sends.Add(new StepSend<W>.ToServer(new RollBack(to)));
         return s with
         {
-            RollingBack = to, Replayed = new StepReplay(to, worker.ToString() ?? "?"),
+            RollingBack = to, Replayed = new StepReplay(to, s.Step, worker.ToString() ?? "?"),
             Batch = [], Nodes = [], Assigned = s.Assigned.Clear(), Finished = s.Finished.Clear(), Given = s.Given.Clear(), Suspects = s.Suspects.Clear(), Opinions = s.Opinions.Clear(),
         };
     }

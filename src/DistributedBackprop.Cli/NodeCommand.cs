@@ -34,10 +34,11 @@ public static class NodeCommand
         var cert = new Option<string?>("--tls-cert") { Description = "the cluster's certificate and key, a .pfx made by 'dbp cert' (or DBP_TLS_CERT): every node holds the same one and accepts only peers that present it" };
         var passwordFile = new Option<string?>("--tls-password-file") { Description = "file holding the .pfx's password (or DBP_TLS_PASSWORD_FILE)" };
         var insecure = new Option<bool>("--insecure") { Description = "no TLS: any process that reaches the port can join; refused on any address but loopback" };
+        var chaos = new Option<string?>("--chaos") { Description = "a worker node that computes wrong, for testing --audit: 'corrupt worker 0 from step N xF' or '... flip bits' (worker 0 is this node's)" };
         var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist|csv [training flags]", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("node", "One node of a training cluster (Akka.Cluster over mutual TLS): the parameter server, or a worker")
         {
-            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, training,
+            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, chaos, training,
         };
         command.SetAction(r =>
         {
@@ -53,11 +54,24 @@ public static class NodeCommand
                 throw new UsageException(roleName is null ? "--role is required: parameter-server or worker" : $"--role: unknown '{roleName}' (parameter-server or worker)");
             var tls = Tls(plain, r.GetValue(cert) ?? Environment.GetEnvironmentVariable("DBP_TLS_CERT"),
                 r.GetValue(passwordFile) ?? Environment.GetEnvironmentVariable("DBP_TLS_PASSWORD_FILE"), host, addresses);
+            var corrupt = Corrupt(r.GetValue(chaos), roleName);
             return roleName == ActorSystems.ParameterServerRole
                 ? ParameterServer(host, Port(r.GetValue(port), 4053), r.GetValue(minWorkers), timeout, r.GetValue(training) ?? [], tls)
-                : Worker(host, Port(r.GetValue(port), 0), addresses, timeout, tls);
+                : Worker(host, Port(r.GetValue(port), 0), addresses, timeout, tls, corrupt);
         });
         return command;
+    }
+
+    /// <summary>A worker node's --chaos: only its own arithmetic (worker 0) can go wrong; the other faults act at the server's coordinator, which has none.</summary>
+    private static Func<long, Corruption?>? Corrupt(string? text, string role)
+    {
+        if (text is null) return null;
+        if (role != ActorSystems.WorkerRole) throw new UsageException("--chaos is a worker node's: give it to a worker (--role worker)");
+        ChaosPlan plan;
+        try { plan = ChaosPlan.Parse(text); }
+        catch (ChaosPlanException e) { throw new UsageException(e.Message); }
+        if (!plan.CorruptsWorkerZeroOnly) throw new UsageException($"--chaos on a worker node: '{text}' — a worker node takes only 'corrupt worker 0 from step N xF|flip bits' (worker 0 is its own)");
+        return step => plan.Corrupts(0, step);
     }
 
     private static int Port(int? flag, int fallback)
@@ -156,7 +170,7 @@ public static class NodeCommand
     private static string WhyNotJoined(Address[] seeds, ClusterTls? tls) =>
         ClusterTls.Diagnose(seeds[0].Host!, seeds[0].Port!.Value, tls, TimeSpan.FromSeconds(5));
 
-    private static int Worker(string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls)
+    private static int Worker(string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls, Func<long, Corruption?>? corrupt)
     {
         if (seeds.Length == 0) throw new UsageException("a worker needs --seed-nodes (or DBP_SEED_NODES), e.g. akka.ssl.tcp://dbp@127.0.0.1:4053");
         ReportRefusals(tls);
@@ -171,7 +185,7 @@ public static class NodeCommand
             cluster.RegisterOnMemberUp(() => joined.TrySetResult());
             var failed = new TaskCompletionSource<string>();
             var ended = new TaskCompletionSource<RunEnded>();
-            system.ActorOf(WorkerHost.Props(failed, ended, tls), WorkerHost.Name);
+            system.ActorOf(WorkerHost.Props(failed, ended, tls, corrupt), WorkerHost.Name);
             cluster.JoinSeedNodes(seeds);
             if (!joined.Task.Wait(wait))
             {

@@ -27,8 +27,11 @@ public sealed record StepLog(long Step, int Epoch, double Loss)
     public StepReplay? Replay { get; init; }
 }
 
-/// <summary>A run went back to the state before <paramref name="FromStep"/> and replays from there without <paramref name="Worker"/>, excluded for a wrong result.</summary>
-public sealed record StepReplay(long FromStep, string Worker);
+/// <summary>
+/// A run went back to the state before <paramref name="FromStep"/> and replays from there without
+/// <paramref name="Worker"/>, excluded for a wrong result in step <paramref name="CaughtAt"/> (the step in flight, not applied).
+/// </summary>
+public sealed record StepReplay(long FromStep, long CaughtAt, string Worker);
 
 /// <summary>A step the run cannot take: a non-finite loss or gradient. Nothing of it was applied.</summary>
 public sealed class TrainingDivergedException(long step, string detail) : Exception($"step {step}: {detail}")

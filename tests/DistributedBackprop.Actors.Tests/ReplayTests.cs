@@ -164,7 +164,7 @@ public class ReplayTests
 
         (_, sends) = Feed(s, new On.Applied(new StepApplied(0, 8, 0.5)));
         var log = Assert.Single(sends.OfType<Send.Log>()).Entry;
-        Assert.Equal(new StepReplay(0, "a"), log.Replay);
+        Assert.Equal(new StepReplay(0, 1, "a"), log.Replay);
     }
 
     [Fact]

@@ -23,6 +23,31 @@ public class ChaosCommandTests
         Assert.NotEqual(clean, Hash(spoiled)); // unaudited, the bad arithmetic goes in
     }
 
+    [Fact]
+    public void With_a_partial_audit_the_run_goes_back_says_so_in_one_line_and_ends_with_the_clean_hash()
+    {
+        var clean = Hash(DbpRunner.Run(Training));
+        var replayed = DbpRunner.Run([.. Training, "--chaos", "corrupt worker 1 from step 20 x1000", "--audit", "0.1"]);
+        Assert.Equal(clean, Hash(replayed));
+        var lines = replayed.Out.TrimEnd().Split('\n');
+        var replay = JsonDocument.Parse(Assert.Single(lines, l => l.Contains("\"event\":\"replay\""))).RootElement;
+        Assert.True(replay.GetProperty("caught_at_step").GetInt64() >= 20, replayed.Out); // it computed right before 20
+        Assert.InRange(replay.GetProperty("from_step").GetInt64(), 0, 20);
+        Assert.Equal(lines.Length - 2, Array.FindIndex(lines, l => l.Contains("replay"))); // then the result, as the last line
+    }
+
+    [Theory]
+    [InlineData("a worker node takes only 'corrupt worker 0", "--role", "worker", "--chaos", "corrupt worker 1 from step 2 x10")]
+    [InlineData("a worker node takes only 'corrupt worker 0", "--role", "worker", "--chaos", "stop worker 0 at step 2")]
+    [InlineData("--chaos: 'explode' is not a statement", "--role", "worker", "--chaos", "explode")]
+    [InlineData("--chaos is a worker node's", "--role", "parameter-server", "--chaos", "corrupt worker 0 from step 2 x10")]
+    public void A_nodes_chaos_is_only_its_own_bad_arithmetic(string expected, params string[] flags)
+    {
+        var r = DbpRunner.Run(["node", "--insecure", "--seed-nodes", "akka.tcp://dbp@127.0.0.1:1", .. flags]);
+        DbpRunner.AssertOneLineError(r, expected);
+        Assert.Equal(2, r.ExitCode);
+    }
+
     [Theory]
     [InlineData("--chaos: 'explode' is not a statement", "--chaos", "explode", "--workers", "2")]
     [InlineData("--audit must be from 0 to 1, not 1.5", "--audit", "1.5", "--workers", "2")]
