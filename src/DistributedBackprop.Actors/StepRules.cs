@@ -351,6 +351,7 @@ public static class StepRules
     /// <summary>A worker that sent what it must not is out of the run: its unfinished work goes to the others.</summary>
     private static StepState<W> Exclude<W>(StepState<W> s, W worker, string reason, List<StepSend<W>> sends) where W : notnull
     {
+        if (s.Excluded.Contains(worker)) return s; // caught on two nodes of one step: once is enough
         sends.Add(new StepSend<W>.Exclude(worker, reason));
         if (s.Plan.Audit > 0 && s.Unverified.TryGetValue(worker, out var first) && (s.Rewind is not var (earlier, _) || first < earlier))
             s = s with { Rewind = (first, worker) };

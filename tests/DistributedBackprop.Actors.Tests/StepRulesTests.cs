@@ -266,6 +266,19 @@ public class StepRulesTests
     }
 
     [Fact]
+    public void A_worker_caught_on_two_nodes_of_one_step_is_excluded_once()
+    {
+        // b is asked again for a's node [0,1), and computes both it and its own [1,2) wrong; c decides both.
+        var (s, sends) = Feed(Audited("a", "b", "c"), new On.GradientPassed("a", Gradient(0, 1)));
+        Assert.Equal("compute [0,1) on b (attempt 1, version 0, step 0, examples 0,1,2,3)", Describe(sends[^1]));
+        (s, sends) = Feed(s, new On.GradientPassed("b", Gradient(0, 1, value: 500f)), new On.GradientPassed("b", Gradient(1, 1, value: 500f)),
+            new On.GradientPassed("a", Gradient(1, 1)), new On.GradientPassed("c", Gradient(0, 1)), new On.GradientPassed("c", Gradient(1, 1)));
+        Assert.Single(sends, x => x is Send.Exclude);
+        Assert.Equal(2, sends.Count(x => x is Send.Pass));
+        Assert.Equal(["a", "c"], s.Workers);
+    }
+
+    [Fact]
     public void With_two_workers_that_disagree_and_none_to_decide_the_run_stops_saying_so()
     {
         var (_, sends) = Feed(Audited("a", "b"), new On.GradientPassed("a", Gradient(0, 2)), new On.GradientPassed("b", Gradient(0, 2, value: 0.25f)));
