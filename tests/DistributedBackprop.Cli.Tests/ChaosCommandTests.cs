@@ -36,6 +36,23 @@ public class ChaosCommandTests
         Assert.Equal(lines.Length - 2, Array.FindIndex(lines, l => l.Contains("replay"))); // then the result, as the last line
     }
 
+    [Fact]
+    public void An_epoch_job_replayed_within_its_epochs_writes_the_clean_runs_metrics_and_hash()
+    {
+        var dir = Directory.CreateTempSubdirectory("dbp-replay-").FullName;
+        try
+        {
+            string[] stones = [.. CsvWorkflowTests.With(CsvWorkflowTests.Stones, "--epochs", "2"), "--workers", "3"];
+            var clean = DbpRunner.Run([.. stones, "--metrics", Path.Combine(dir, "clean.csv")]);
+            var replayed = DbpRunner.Run([.. stones, "--metrics", Path.Combine(dir, "replayed.csv"), "--audit", "0.1", "--chaos", "corrupt worker 1 from step 3 x1000"]);
+            Assert.Equal(Hash(clean), Hash(replayed));
+            Assert.Contains("\"event\":\"replay\"", replayed.Out);
+            // Every step once, with the clean run's loss to the last bit: what the replay undid is gone.
+            Assert.Equal(File.ReadAllText(Path.Combine(dir, "clean.csv")), File.ReadAllText(Path.Combine(dir, "replayed.csv")));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Theory]
     [InlineData("a worker node takes only 'corrupt worker 0", "--role", "worker", "--chaos", "corrupt worker 1 from step 2 x10")]
     [InlineData("a worker node takes only 'corrupt worker 0", "--role", "worker", "--chaos", "stop worker 0 at step 2")]
