@@ -30,6 +30,9 @@ public sealed partial class ChaosPlan : FaultPlan
 
     public string Text { get; }
 
+    /// <summary>Whether the plan only corrupts worker 0's arithmetic: all a worker node can do to itself (its one worker is worker 0).</summary>
+    public bool CorruptsWorkerZeroOnly => _stops.Count == 0 && _rules.Count == 0 && _corrupt.All(c => c.Worker == 0);
+
     private ChaosPlan(string text) => Text = text;
 
     [GeneratedRegex(@"^stop worker (\d+) at step (\d+)$")]

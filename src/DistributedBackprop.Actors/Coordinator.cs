@@ -55,6 +55,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
         Receive<CheckpointSaved>(_ => FromServer(), c => On(new StepEvent<IActorRef>.CheckpointWritten(c)));
         Receive<StepRefused>(_ => FromServer(), r => On(new StepEvent<IActorRef>.Refused(r)));
         Receive<StateSnapshot>(_ => FromServer(), s => On(new StepEvent<IActorRef>.Snapshot(s)));
+        Receive<RolledBack>(_ => FromServer(), r => On(new StepEvent<IActorRef>.RolledBack(r)));
         Receive<Resend>(r => On(new StepEvent<IActorRef>.ResendDue(r.Step)));
         Receive<Due>(d => Perform(d.Send)); // a send the fault plan delayed
         Receive<object>(m => Context.GetLogger().Warning("refused {0} from {1}", m.GetType().Name, Sender));
@@ -66,6 +67,9 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     protected override void PostStop() => _done.TrySetResult(new RunOutcome(null, new InvalidOperationException($"step {_state.Step}: the coordinator stopped")));
 
     private bool Local() => Sender.Path.Address.HasLocalScope;
+
+    /// <summary>A worker as a reader knows it: its path, without the brackets and the incarnation number an actor reference prints.</summary>
+    private static string Named(string worker) => System.Text.RegularExpressions.Regex.Replace(worker, @"^\[|#-?\d+\]$", "");
 
     private bool FromServer() => Sender.Equals(_server);
 
@@ -93,7 +97,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
             case StepSend<IActorRef>.Watch w: Context.Watch(w.Worker); break;
             case StepSend<IActorRef>.Unwatch w: Context.Unwatch(w.Worker); break;
             case StepSend<IActorRef>.ScheduleResend r: Timers.StartSingleTimer("resend", new Resend(r.Step), r.After); break;
-            case StepSend<IActorRef>.Log l: _onStep?.Invoke(l.Entry); break;
+            case StepSend<IActorRef>.Log l: _onStep?.Invoke(l.Entry.Replay is { } replay ? l.Entry with { Replay = replay with { Worker = Named(replay.Worker) } } : l.Entry); break;
             case StepSend<IActorRef>.Finish f: _done.TrySetResult(f.Outcome); Context.Stop(Self); break;
             case StepSend<IActorRef>.Later l: Timers.StartSingleTimer($"delay {_delayed++}", new Due(l.Send), l.By); break;
             case StepSend<IActorRef>.Stop s: Context.Stop(s.Worker); break;

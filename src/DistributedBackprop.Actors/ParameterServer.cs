@@ -13,6 +13,7 @@ namespace DistributedBackprop.Actors;
 public sealed class ParameterServer : ReceiveActor
 {
     private ServerState _state;
+    private System.Collections.Immutable.ImmutableSortedDictionary<long, ServerSnapshot> _snapshots = System.Collections.Immutable.ImmutableSortedDictionary<long, ServerSnapshot>.Empty;
 
     public ParameterServer(ServerState initial, TrainingSettings settings, CheckpointPolicy? checkpoint, IActorRef coordinator)
     {
@@ -21,6 +22,11 @@ public sealed class ParameterServer : ReceiveActor
         Receive<GetState>(_ => Sender.Tell(new StateSnapshot(_state.Version, _state.Step, NamedTensor.From(_state.Parameters), _state.Optimizer.Step, NamedTensor.From(_state.Optimizer.Slots))));
         Receive<GetCounters>(_ => Sender.Tell(new ServerCounters(_state.Version, _state.Step, _state.Duplicates, _state.Stale)));
         Receive<SaveCheckpoint>(save => Sender.Tell(new CheckpointSaved(save.Step, Save(save.Step, settings, checkpoint))));
+        Receive<IDbpMessage>(ServerSnapshots.Handles, message =>
+        {
+            (_snapshots, _state, var replies) = ServerSnapshots.Handle(_snapshots, _state, message);
+            foreach (var reply in replies) coordinator.Tell(reply);
+        });
         Receive<IDbpMessage>(message =>
         {
             var before = _state;

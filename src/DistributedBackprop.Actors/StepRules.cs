@@ -13,7 +13,9 @@ namespace DistributedBackprop.Actors;
 /// <param name="ResendAfter">A step with no progress for this long has its unfinished shards sent again.</param>
 /// <param name="MaxResends">Resends of one step before the run gives up.</param>
 /// <param name="Audit">The fraction of nodes (chosen by <see cref="GradientChecks.Audited"/>) computed by a second worker and compared bit for bit.</param>
-public sealed record StepPlan(TrainingSettings Settings, long Until, CheckpointPolicy? Checkpoint, bool WaitForWorkers, TimeSpan ResendAfter, int MaxResends = 20, double Audit = 0)
+/// <param name="SnapshotEvery">With an audit, the server keeps the state every this many steps, for going back when a worker is excluded (<see cref="Replay"/>).</param>
+public sealed record StepPlan(TrainingSettings Settings, long Until, CheckpointPolicy? Checkpoint, bool WaitForWorkers, TimeSpan ResendAfter, int MaxResends = 20, double Audit = 0,
+    int SnapshotEvery = Replay.DefaultSnapshotEvery)
 {
     public static readonly TimeSpan DefaultResendAfter = TimeSpan.FromSeconds(5);
 }
@@ -52,9 +54,27 @@ public sealed record StepState<W>(
     public static StepState<W> Start(StepPlan plan, long step, ParameterUpdate latest) =>
         new(plan, step, [], [], ImmutableDictionary<int, W>.Empty, [], ImmutableDictionary<int, int>.Empty, [], 0, 0, false, latest, false,
             ImmutableDictionary<int, ImmutableHashSet<W>>.Empty, ImmutableDictionary<int, W>.Empty, [], 0,
-            ImmutableDictionary<int, ImmutableList<(W, GradientShard)>>.Empty);
+            ImmutableDictionary<int, ImmutableList<(W, GradientShard)>>.Empty) { Origin = step };
 
     public bool InFlight => Nodes.Length > 0;
+
+    /// <summary>The run's first step: its first snapshot.</summary>
+    public long Origin { get; init; }
+
+    /// <summary>For each live worker, the first step in which a gradient of its went to the server unchecked (<see cref="Replay"/>).</summary>
+    public ImmutableDictionary<W, long> Unverified { get; init; } = ImmutableDictionary<W, long>.Empty;
+
+    /// <summary>The steps before which the server holds a snapshot.</summary>
+    public ImmutableSortedSet<long> Snapshots { get; init; } = [];
+
+    /// <summary>Set while this event is handled when a worker with unchecked gradients was excluded: the step to go back before, and who.</summary>
+    public (long Step, W Worker)? Rewind { get; init; }
+
+    /// <summary>The snapshot the server was asked to go back to, until it says it has; what the old steps send meanwhile is void.</summary>
+    public long? RollingBack { get; init; }
+
+    /// <summary>What the next step's log says about the replay it begins.</summary>
+    public StepReplay? Replayed { get; init; }
 
     /// <summary>The place in <see cref="Nodes"/> of the node starting at micro-shard <paramref name="first"/> with <paramref name="count"/> shards, or -1.</summary>
     public int NodeOf(int first, int count) => Array.IndexOf(Nodes, new ShardNode(first, count));
@@ -74,6 +94,7 @@ public abstract record StepEvent<W> where W : notnull
     public sealed record Refused(StepRefused Refusal) : StepEvent<W>;
     public sealed record Snapshot(StateSnapshot State) : StepEvent<W>;
     public sealed record ResendDue(long Step) : StepEvent<W>;
+    public sealed record RolledBack(Actors.RolledBack Reply) : StepEvent<W>;
 }
 
 /// <summary>What the coordinator does, in order.</summary>
@@ -110,11 +131,14 @@ public sealed record RunOutcome(TrainingState? State, Exception? Error);
 /// the server may lack sent again (the server ignores duplicates). A run ends at <see cref="StepPlan.Until"/>,
 /// on a refused step, or when it gives up.
 /// </summary>
-public static class StepRules
+public static partial class StepRules
 {
     public static (StepState<W> State, IReadOnlyList<StepSend<W>> Sends) Handle<W>(StepState<W> s, StepEvent<W> e) where W : notnull
     {
         if (s.Done) return (s, []);
+        // Going back: what the abandoned steps still send is void; the workers and the server are still heard.
+        if (s.RollingBack is not null && e is not (StepEvent<W>.Joined or StepEvent<W>.Lost or StepEvent<W>.Updated or StepEvent<W>.Refused or StepEvent<W>.RolledBack))
+            return (s, []);
         var sends = new List<StepSend<W>>();
         var next = e switch
         {
@@ -132,8 +156,11 @@ public static class StepRules
             StepEvent<W>.Snapshot snap => Finish(s, new RunOutcome(State(snap.State), null), sends),
             StepEvent<W>.ResendDue r when r.Step == s.Step && s.InFlight => Resend(s, sends),
             StepEvent<W>.ResendDue => s,
+            StepEvent<W>.RolledBack r => RolledBack(s, r.Reply, sends),
             _ => throw new System.Diagnostics.UnreachableException(),
         };
+        if (next.Rewind is var (step, worker) && !next.Done) next = GoBack(next with { Rewind = null }, step, worker, sends);
+        if (next.RollingBack is not null) sends.RemoveAll(x => x is StepSend<W>.Compute or StepSend<W>.Pass or StepSend<W>.ScheduleResend);
         return (next, sends);
     }
 
@@ -165,6 +192,7 @@ public static class StepRules
         var batch = settings.Batches.For(s.Step);
         int shards = Batches.MicroShards(batch.Length, settings.MicroShard).Length;
         var nodes = ShardTree.Partition(shards, s.Workers.Count);
+        s = Snapshot(s, sends);
         s = s with
         {
             Batch = batch, Nodes = nodes, Assigned = s.Assigned.Clear(), Finished = s.Finished.Clear(), Attempts = s.Attempts.Clear(), Resends = 0,
@@ -230,7 +258,7 @@ public static class StepRules
             s = Exclude(s with { Suspects = s.Suspects.Remove(node) }, suspect, $"its gradient for micro-shards [{g.Shard}, {g.Shard + g.Shards}) of step {g.Step} was not finite; another worker's was", sends);
         if (s.Done || s.Finished.Contains(node) && !finite) return s;
         sends.Add(new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(node) - 1));
-        return s with { Finished = s.Finished.Add(node) };
+        return s with { Finished = s.Finished.Add(node), Unverified = s.Unverified.ContainsKey(from) ? s.Unverified : s.Unverified.Add(from, s.Step) }; // no one checked it
     }
 
     /// <summary>
@@ -283,7 +311,10 @@ public static class StepRules
     /// <summary>A worker that sent what it must not is out of the run: its unfinished work goes to the others.</summary>
     private static StepState<W> Exclude<W>(StepState<W> s, W worker, string reason, List<StepSend<W>> sends) where W : notnull
     {
+        if (s.Excluded.Contains(worker)) return s; // caught on two nodes of one step: once is enough
         sends.Add(new StepSend<W>.Exclude(worker, reason));
+        if (s.Plan.Audit > 0 && s.Unverified.TryGetValue(worker, out var first) && (s.Rewind is not var (earlier, _) || first < earlier))
+            s = s with { Rewind = (first, worker) };
         return Lose(s with { Excluded = s.Excluded.Add(worker), Refused = s.Refused + 1 }, worker, sends);
     }
 
@@ -296,8 +327,8 @@ public static class StepRules
     private static StepState<W> Applied<W>(StepState<W> s, StepApplied applied, List<StepSend<W>> sends) where W : notnull
     {
         if (applied.Step != s.Step) return s;
-        sends.Add(new StepSend<W>.Log(new StepLog(applied.Step, s.Plan.Settings.Batches.Cursor(applied.Step).Epoch, applied.Loss)));
-        s = s with { Step = s.Step + 1, Batch = [], Nodes = [] };
+        sends.Add(new StepSend<W>.Log(new StepLog(applied.Step, s.Plan.Settings.Batches.Cursor(applied.Step).Epoch, applied.Loss) { Replay = s.Replayed }));
+        s = s with { Step = s.Step + 1, Batch = [], Nodes = [], Replayed = null };
         if (s.Plan.Checkpoint?.Due(s.Step, s.Plan.Until) == true)
         {
             sends.Add(new StepSend<W>.ToServer(new SaveCheckpoint(s.Step)));
@@ -316,7 +347,7 @@ public static class StepRules
     private static StepState<W> Lose<W>(StepState<W> s, W worker, List<StepSend<W>> sends) where W : notnull
     {
         if (!s.Workers.Contains(worker)) return s;
-        s = s with { Workers = s.Workers.Remove(worker) };
+        s = s with { Workers = s.Workers.Remove(worker), Unverified = s.Unverified.Remove(worker) }; // it can no longer be excluded
         sends.Add(new StepSend<W>.Unwatch(worker));
         var unfinished = s.Assigned.Where(kv => !s.Finished.Contains(kv.Key)).OrderBy(kv => kv.Key).ToList();
         if (s.Workers.Count == 0 && s.Plan.WaitForWorkers)

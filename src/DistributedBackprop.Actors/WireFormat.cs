@@ -37,6 +37,10 @@ public sealed class WireFormat(ExtendedActorSystem system) : SerializerWithStrin
         [typeof(CheckpointSaved)] = "CK",
         [typeof(GetCounters)] = "GC",
         [typeof(ServerCounters)] = "CO",
+        [typeof(TakeSnapshot)] = "TS",
+        [typeof(DropSnapshot)] = "DS",
+        [typeof(RollBack)] = "RB",
+        [typeof(RolledBack)] = "RD",
     };
     private static readonly Dictionary<string, Type> Types = Manifests.ToDictionary(kv => kv.Value, kv => kv.Key);
 

@@ -18,7 +18,7 @@ public sealed class WorkerHost : ReceiveActor
 {
     public const string Name = "worker-host";
 
-    public WorkerHost(TaskCompletionSource<string> failed, TaskCompletionSource<RunEnded> ended, ClusterTls? tls)
+    public WorkerHost(TaskCompletionSource<string> failed, TaskCompletionSource<RunEnded> ended, ClusterTls? tls, Func<long, Corruption?>? corrupt)
     {
         var cluster = Akka.Cluster.Cluster.Get(Context.System);
         var node = cluster.SelfAddress.ToString();
@@ -35,7 +35,7 @@ public sealed class WorkerHost : ReceiveActor
                     var prepared = job.Prepare(loadHeld: false); // the model and the training data, read once
                     var objective = prepared.Objective;
                     var pool = GradientPool.For(objective);
-                    worker = Context.ActorOf(Worker.Props(objective, prepared.Train, pool, Sender.Path.Address), "worker");
+                    worker = Context.ActorOf(Worker.Props(objective, prepared.Train, pool, Sender.Path.Address, corrupt), "worker");
                     if (description is { DataEndpoint: string endpoint, DataToken: string token })
                         Link(endpoint, token, objective, pool, worker, tls);
                 }
@@ -87,8 +87,9 @@ public sealed class WorkerHost : ReceiveActor
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(e => e is ActorKilledException ? Directive.Resume : Directive.Stop);
 
-    public static Props Props(TaskCompletionSource<string> failed, TaskCompletionSource<RunEnded> ended, ClusterTls? tls = null) =>
-        Akka.Actor.Props.Create(() => new WorkerHost(failed, ended, tls));
+    /// <remarks><paramref name="corrupt"/> is the fault harness's (<c>dbp node --role worker --chaos</c>): from which step this node computes wrong.</remarks>
+    public static Props Props(TaskCompletionSource<string> failed, TaskCompletionSource<RunEnded> ended, ClusterTls? tls = null, Func<long, Corruption?>? corrupt = null) =>
+        Akka.Actor.Props.Create(() => new WorkerHost(failed, ended, tls, corrupt));
 
     /// <summary>
     /// On the parameter-server node: tells every worker node how the run ended — those up and those still

@@ -27,20 +27,26 @@ public static class EpochJob
         {
             int epoch = (int)(state.Step / perEpoch);
             long until = Math.Min((epoch + 1) * perEpoch, settings.Steps);
-            double lossSum = 0;
-            long steps = 0;
+            var losses = new List<StepLog>(); // this epoch's, as they stand after any replay
             var clock = Stopwatch.StartNew();
             using (var bar = new ProgressBar($"epoch {epoch + 1}", until - state.Step))
             {
                 long from = state.Step;
                 state = engine.Run(state, until, log =>
                 {
-                    lossSum += log.Loss;
-                    steps++;
+                    if (log.Replay is { } replay)
+                    {
+                        losses.RemoveAll(l => l.Step >= replay.FromStep);
+                        curves.Steps.RemoveAll(c => c.Number >= replay.FromStep);
+                        ReplayReport.Print(replay, json, output);
+                    }
+                    losses.Add(log);
                     curves.Steps.Add(new Curves.Step(log.Step, log.Epoch, log.Loss));
-                    bar.Report(log.Step + 1 - from, string.Create(CultureInfo.InvariantCulture, $"loss {lossSum / steps:F4}"));
+                    bar.Report(log.Step + 1 - from, string.Create(CultureInfo.InvariantCulture, $"loss {losses.Average(l => l.Loss):F4}"));
                 });
             }
+            double lossSum = losses.Sum(l => l.Loss);
+            long steps = losses.Count;
             double seconds = clock.Elapsed.TotalSeconds;
             int samples = (int)Math.Min(train.Count, steps * settings.Batches.BatchSize);
             if (held is not null) ProgressBar.Phase($"evaluating on the {heldName} split ({held.Count} examples)");

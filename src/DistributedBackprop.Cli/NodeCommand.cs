@@ -46,10 +46,11 @@ public static class NodeCommand
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics at http://HOST:PORT/metrics (or DBP_METRICS_PORT); OTLP is on when OTEL_EXPORTER_OTLP_ENDPOINT is set" };
         var metricsHost = new Option<string?>("--metrics-host") { Description = "address the metrics endpoint binds (or DBP_METRICS_HOST; default 127.0.0.1, 0.0.0.0 for every address)" };
         var akka = new Option<string[]>("--akka") { Description = "an Akka setting over hocon/, appsettings.json and DBP_AKKA__... (repeatable), e.g. akka.cluster.failure-detector.acceptable-heartbeat-pause=12s" };
+        var chaos = new Option<string?>("--chaos") { Description = "a worker node that computes wrong, for testing --audit: 'corrupt worker 0 from step N xF' or '... flip bits' (worker 0 is this node's)" };
         var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist|csv [training flags]", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("node", "One node of a training cluster (Akka.Cluster over mutual TLS, hosted with Akka.Hosting): the parameter server, or a worker")
         {
-            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, logLevel, logFormat, metricsPort, metricsHost, akka, training,
+            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, chaos, logLevel, logFormat, metricsPort, metricsHost, akka, training,
         };
         command.SetAction(r =>
         {
@@ -66,17 +67,30 @@ public static class NodeCommand
             Flag(NodeConfiguration.MetricsPort, metricsPort); Flag(NodeConfiguration.MetricsHost, metricsHost);
             foreach (var (key, value) in (r.GetValue(akka) ?? []).Select(NodeConfiguration.AkkaFlag)) flags[key] = value;
             var configuration = NodeConfiguration.Build(NodeConfiguration.Files(), Environment.GetEnvironmentVariables(), flags);
-            return Run(NodeSettings.From(configuration), configuration, r.GetValue(insecure), r.GetValue(training) ?? []);
+            return Run(NodeSettings.From(configuration), configuration, r.GetValue(insecure), r.GetValue(training) ?? [], r.GetValue(chaos));
         });
         return command;
     }
 
-    private static int Run(NodeSettings s, IConfiguration configuration, bool plain, string[] training)
+    /// <summary>A worker node's --chaos: only its own arithmetic (worker 0) can go wrong; the other faults act at the server's coordinator, which has none.</summary>
+    private static Func<long, Corruption?>? Corrupt(string? text, string role)
+    {
+        if (text is null) return null;
+        if (role != ActorSystems.WorkerRole) throw new UsageException("--chaos is a worker node's: give it to a worker (--role worker)");
+        ChaosPlan plan;
+        try { plan = ChaosPlan.Parse(text); }
+        catch (ChaosPlanException e) { throw new UsageException(e.Message); }
+        if (!plan.CorruptsWorkerZeroOnly) throw new UsageException($"--chaos on a worker node: '{text}' — a worker node takes only 'corrupt worker 0 from step N xF|flip bits' (worker 0 is its own)");
+        return step => plan.Corrupts(0, step);
+    }
+
+    private static int Run(NodeSettings s, IConfiguration configuration, bool plain, string[] training, string? chaos)
     {
         var addresses = s.SeedNodes.Select(seed => Seed(seed, plain)).ToArray();
         if (s.Role is not (ActorSystems.ParameterServerRole or ActorSystems.WorkerRole))
             throw new UsageException(s.Role is null ? "--role is required: parameter-server or worker" : $"--role: unknown '{s.Role}' (parameter-server or worker)");
         var tls = Tls(plain, s.TlsCert, s.TlsPasswordFile, s.Hostname, addresses);
+        var corrupt = Corrupt(chaos, s.Role);
         var akka = NodeConfiguration.Akka(configuration);
         using var logs = NodeLogging.Create(s, configuration);
         var node = new Node(logs, akka, s, configuration);
@@ -84,7 +98,7 @@ public static class NodeCommand
         if (s.MetricsPort is int mp) node.Log.LogInformation("metrics at http://{Host}:{Port}/metrics", s.MetricsHost, mp);
         return s.Role == ActorSystems.ParameterServerRole
             ? ParameterServer(node, s.Hostname, s.Port ?? 4053, s.MinWorkers, s.JoinTimeout, training, tls)
-            : Worker(node, s.Hostname, s.Port ?? 0, addresses, s.JoinTimeout, tls);
+            : Worker(node, s.Hostname, s.Port ?? 0, addresses, s.JoinTimeout, tls, corrupt);
     }
 
     /// <summary>What every incarnation of this process's node shares: its log, its Akka configuration and settings.</summary>
@@ -184,7 +198,7 @@ public static class NodeCommand
     private static string WhyNotJoined(Address[] seeds, ClusterTls? tls) =>
         ClusterTls.Diagnose(seeds[0].Host!, seeds[0].Port!.Value, tls, TimeSpan.FromSeconds(5));
 
-    private static int Worker(Node node, string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls)
+    private static int Worker(Node node, string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls, Func<long, Corruption?>? corrupt)
     {
         if (seeds.Length == 0) throw new UsageException("a worker needs --seed-nodes (or DBP_SEED_NODES), e.g. akka.ssl.tcp://dbp@127.0.0.1:4053");
         ReportRefusals(node, tls);
@@ -200,7 +214,7 @@ public static class NodeCommand
             cluster.RegisterOnMemberUp(() => joined.TrySetResult());
             var failed = new TaskCompletionSource<string>();
             var ended = new TaskCompletionSource<RunEnded>();
-            system.ActorOf(WorkerHost.Props(failed, ended, tls), WorkerHost.Name);
+            system.ActorOf(WorkerHost.Props(failed, ended, tls, corrupt), WorkerHost.Name);
             cluster.JoinSeedNodes(seeds);
             if (!joined.Task.Wait(wait))
             {

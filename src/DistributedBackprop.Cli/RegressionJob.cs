@@ -21,6 +21,11 @@ public static class RegressionJob
         var clock = Stopwatch.StartNew();
         var final = engine.Run(start, settings.Steps, log =>
         {
+            if (log.Replay is { } replay)
+            {
+                history.RemoveAll(h => h.Step >= replay.FromStep); // undone: replayed from here
+                ReplayReport.Print(replay, json, output);
+            }
             history.Add(log);
             if (!json && log.Step % logEvery == 0) output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{log.Step},\t{log.Loss:F2}"));
         });

@@ -53,7 +53,7 @@ public sealed record TrainRequest(
             EngineChoice.PlainLoop when Harness.Chaos is not null || Harness.Audit > 0 =>
                 throw new UsageException("--chaos and --audit act on worker actors: add --workers 2 or more"),
             EngineChoice.LocalActors l => l with { Faults = Harness.Chaos, Audit = Harness.Audit, ResendAfter = Harness.ResendAfter },
-            EngineChoice.Cluster when Harness.Chaos is not null => throw new UsageException("--chaos runs in one process (dbp train), not on a cluster"),
+            EngineChoice.Cluster when Harness.Chaos is not null => throw new UsageException("--chaos in a cluster's job: a worker node takes it, 'dbp node --role worker --chaos \"corrupt worker 0 from step N xF\"'"),
             EngineChoice.Cluster c => c with { Audit = Harness.Audit, ResendAfter = Harness.ResendAfter },
             _ => choice,
         };

@@ -21,7 +21,17 @@ public sealed record TrainingState(Parameters<float> Parameters, OptimizerState<
 }
 
 /// <summary>One logged step: the step number (from 0), its epoch, and the minibatch's mean loss before the update.</summary>
-public sealed record StepLog(long Step, int Epoch, double Loss);
+public sealed record StepLog(long Step, int Epoch, double Loss)
+{
+    /// <summary>On the first step of a replay: the run went back, and what it reported for this step and later ones before is void.</summary>
+    public StepReplay? Replay { get; init; }
+}
+
+/// <summary>
+/// A run went back to the state before <paramref name="FromStep"/> and replays from there without
+/// <paramref name="Worker"/>, excluded for a wrong result in step <paramref name="CaughtAt"/> (the step in flight, not applied).
+/// </summary>
+public sealed record StepReplay(long FromStep, long CaughtAt, string Worker);
 
 /// <summary>A step the run cannot take: a non-finite loss or gradient. Nothing of it was applied.</summary>
 public sealed class TrainingDivergedException(long step, string detail) : Exception($"step {step}: {detail}")

@@ -49,6 +49,27 @@ public class ChaosTests
     }
 
     [Fact]
+    public void A_worker_caught_by_a_partial_audit_is_replayed_out_and_the_run_ends_with_the_clean_runs_hash_and_losses()
+    {
+        const double audit = 0.1;
+        var s = LocalEngineTests.Settings(steps: 30);
+        // No node of step 0 (three workers, six micro-shards) is audited: worker 1's first gradient goes in unchecked.
+        Assert.All(ShardTree.Partition(6, 3), n => Assert.False(GradientChecks.Audited(s.Seed, 0, n.First, audit)));
+        var clean = new List<StepLog>();
+        var plain = new Trainer(s, LocalEngineTests.Data).Run(TrainingState.Start(s), s.Steps, clean.Add);
+        var logs = new List<StepLog>();
+        using var engine = new LocalEngine(s, LocalEngineTests.Data, 3, faults: ChaosPlan.Parse("corrupt worker 1 from step 4 x1000"),
+            resendAfter: TimeSpan.FromMilliseconds(200), audit: audit);
+        var final = engine.Run(TrainingState.Start(s), s.Steps, logs.Add);
+        Assert.Equal(plain.Parameters.Hash(), final.Parameters.Hash());
+        Assert.Equal(plain.Optimizer.Slots.Hash(), final.Optimizer.Slots.Hash());
+        var replay = Assert.Single(logs, l => l.Replay is not null).Replay!;
+        Assert.Equal(0, replay.FromStep); // before worker 1's first, unchecked, gradient
+        // From the replay on, the log is the clean run's, step for step, to the bit.
+        Assert.Equal(clean.Select(l => (l.Step, l.Loss)), logs.SkipWhile(l => l.Replay is null).Select(l => (l.Step, l.Loss)));
+    }
+
+    [Fact]
     public void An_audit_of_an_undisturbed_run_changes_nothing() => Assert.Equal(Clean(), Run(2, "", audit: 0.5));
 
     /// <summary>Loses every audited gradient of step 3 on its way to the server, once: an audited node passes on its second sending.</summary>

@@ -20,7 +20,7 @@ public class StepRulesTests
     private static StepState<string> Start(long until = 3, bool wait = false, CheckpointPolicy? checkpoint = null, int maxResends = 20) =>
         StepState<string>.Start(new StepPlan(Settings, until, checkpoint, wait, TimeSpan.FromSeconds(1), maxResends), 0, Initial);
 
-    private static (StepState<string> State, List<Send> Sends) Feed(StepState<string> s, params On[] events)
+    internal static (StepState<string> State, List<Send> Sends) Feed(StepState<string> s, params On[] events)
     {
         var all = new List<Send>();
         foreach (var e in events)
@@ -262,6 +262,19 @@ public class StepRulesTests
         (s, sends) = Feed(s, new On.GradientPassed("c", Gradient(1, 1)));
         AssertSends(sends, "exclude b: its gradient for micro-shards [1, 2) of step 0 differs, bit for bit, from two other workers' (audit)",
             "unwatch b", "pass gradient [1,2) of step 0 (attempt 2)"); // b held nothing else unfinished
+        Assert.Equal(["a", "c"], s.Workers);
+    }
+
+    [Fact]
+    public void A_worker_caught_on_two_nodes_of_one_step_is_excluded_once()
+    {
+        // b is asked again for a's node [0,1), and computes both it and its own [1,2) wrong; c decides both.
+        var (s, sends) = Feed(Audited("a", "b", "c"), new On.GradientPassed("a", Gradient(0, 1)));
+        Assert.Equal("compute [0,1) on b (attempt 1, version 0, step 0, examples 0,1,2,3)", Describe(sends[^1]));
+        (s, sends) = Feed(s, new On.GradientPassed("b", Gradient(0, 1, value: 500f)), new On.GradientPassed("b", Gradient(1, 1, value: 500f)),
+            new On.GradientPassed("a", Gradient(1, 1)), new On.GradientPassed("c", Gradient(0, 1)), new On.GradientPassed("c", Gradient(1, 1)));
+        Assert.Single(sends, x => x is Send.Exclude);
+        Assert.Equal(2, sends.Count(x => x is Send.Pass));
         Assert.Equal(["a", "c"], s.Workers);
     }
 

@@ -38,6 +38,7 @@ public class WireFormatTests : IDisposable
         new CheckpointSaved(3, "disk full"),
         GetCounters.Instance,
         new ServerCounters(1, 2, 3, 4),
+        new TakeSnapshot(10), new DropSnapshot(0), new RollBack(10), new RolledBack(10, 31),
     }.Select(m => new object[] { m });
 
     [Fact]
