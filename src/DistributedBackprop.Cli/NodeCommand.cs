@@ -12,7 +12,9 @@ namespace DistributedBackprop.Cli;
 /// (<see cref="ClusterTls"/>); <c>--insecure</c> turns that off, on loopback only. A worker node that the
 /// cluster downs (paused, or cut off, for too long) starts again as a new node and rejoins, a few times.
 /// Flags override the DBP_ROLE, DBP_HOSTNAME, DBP_PORT, DBP_SEED_NODES, DBP_TLS_CERT and
-/// DBP_TLS_PASSWORD_FILE environment variables, which override hocon/cluster.hocon.
+/// DBP_TLS_PASSWORD_FILE environment variables, which override hocon/cluster.hocon. On Kubernetes,
+/// <c>--discovery kubernetes</c> (DBP_DISCOVERY) finds the cluster by Cluster Bootstrap instead of seed nodes
+/// (<see cref="KubernetesBootstrap"/>; DBP_MANAGEMENT_PORT, DBP_DISCOVERY_SELECTOR, DBP_CONTACT_POINTS).
 /// </summary>
 public static class NodeCommand
 {
@@ -34,10 +36,15 @@ public static class NodeCommand
         var cert = new Option<string?>("--tls-cert") { Description = "the cluster's certificate and key, a .pfx made by 'dbp cert' (or DBP_TLS_CERT): every node holds the same one and accepts only peers that present it" };
         var passwordFile = new Option<string?>("--tls-password-file") { Description = "file holding the .pfx's password (or DBP_TLS_PASSWORD_FILE)" };
         var insecure = new Option<bool>("--insecure") { Description = "no TLS: any process that reaches the port can join; refused on any address but loopback" };
+        var discovery = new Option<string?>("--discovery") { Description = "how the node finds its cluster: seed-nodes (the default) or kubernetes, Cluster Bootstrap through the Kubernetes API (or DBP_DISCOVERY)" };
+        discovery.AcceptOnlyFromAmong("seed-nodes", "kubernetes");
+        var managementPort = new Option<string?>("--management-port") { Description = $"with --discovery kubernetes: the HTTP port of bootstrap's contact point and of /alive and /ready (or DBP_MANAGEMENT_PORT; default {BootstrapSettings.DefaultManagementPort})" };
+        var selector = new Option<string?>("--discovery-selector") { Description = $"with --discovery kubernetes: the label selector of the parameter-server pods (or DBP_DISCOVERY_SELECTOR; default {BootstrapSettings.DefaultPodLabelSelector})" };
+        var contactPoints = new Option<string?>("--contact-points") { Description = $"with --discovery kubernetes: parameter-server pods that must answer before a cluster forms (or DBP_CONTACT_POINTS; default {BootstrapSettings.DefaultRequiredContactPoints})" };
         var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist|csv [training flags]", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("node", "One node of a training cluster (Akka.Cluster over mutual TLS): the parameter server, or a worker")
         {
-            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, training,
+            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, discovery, managementPort, selector, contactPoints, training,
         };
         command.SetAction(r =>
         {
@@ -51,11 +58,16 @@ public static class NodeCommand
             if (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromDays(1)) throw new UsageException("--join-timeout must be from 0 to 86400 seconds");
             if (roleName is not (ActorSystems.ParameterServerRole or ActorSystems.WorkerRole))
                 throw new UsageException(roleName is null ? "--role is required: parameter-server or worker" : $"--role: unknown '{roleName}' (parameter-server or worker)");
+            var akkaPort = Port(r.GetValue(port), roleName == ActorSystems.ParameterServerRole ? 4053 : 0);
+            static string? Env(string name) => Environment.GetEnvironmentVariable(name);
+            if (BootstrapSettings.Parse(r.GetValue(discovery) ?? Env("DBP_DISCOVERY"), roleName, host, akkaPort, addresses.Length > 0, r.GetValue(managementPort) ?? Env("DBP_MANAGEMENT_PORT"),
+                    r.GetValue(selector) ?? Env("DBP_DISCOVERY_SELECTOR"), r.GetValue(contactPoints) ?? Env("DBP_CONTACT_POINTS"), out var boot) is { } badBootstrap)
+                throw new UsageException(badBootstrap);
             var tls = Tls(plain, r.GetValue(cert) ?? Environment.GetEnvironmentVariable("DBP_TLS_CERT"),
                 r.GetValue(passwordFile) ?? Environment.GetEnvironmentVariable("DBP_TLS_PASSWORD_FILE"), host, addresses);
             return roleName == ActorSystems.ParameterServerRole
-                ? ParameterServer(host, Port(r.GetValue(port), 4053), r.GetValue(minWorkers), timeout, r.GetValue(training) ?? [], tls)
-                : Worker(host, Port(r.GetValue(port), 0), addresses, timeout, tls);
+                ? ParameterServer(host, akkaPort, r.GetValue(minWorkers), timeout, r.GetValue(training) ?? [], tls, boot)
+                : Worker(host, akkaPort, addresses, timeout, tls, boot);
         });
         return command;
     }
@@ -100,10 +112,10 @@ public static class NodeCommand
         catch (CertificateException e) { throw new UsageException(e.Message); }
     }
 
-    private static ActorSystem Start(string host, int port, string role, ClusterTls? tls)
+    private static ActorSystem Start(string host, int port, string role, ClusterTls? tls, BootstrapSettings? boot)
     {
         if (tls is null) Console.Error.WriteLine("dbp: WARNING: --insecure: no TLS; any process on this machine can join this cluster, read the model and send it gradients");
-        try { return ActorSystems.CreateCluster(host, port, role, [], tls); }
+        try { return ActorSystems.CreateCluster(host, port, role, [], tls, boot?.Hocon()); }
         catch (Exception e) when (e is not UsageException)
         {
             throw new IOException($"cannot start a node on {host}:{port}: {e.GetBaseException().Message}");
@@ -119,7 +131,7 @@ public static class NodeCommand
 
     private static string Describe(ClusterTls? tls) => tls is null ? "without TLS" : $"with TLS, cluster certificate {ClusterTls.Short(tls.Fingerprint)}";
 
-    private static int ParameterServer(string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls)
+    private static int ParameterServer(string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls, BootstrapSettings? boot)
     {
         if (JobLimits.Count("--min-workers", minWorkers, JobLimits.MaxWorkers) is { } bad) throw new UsageException(bad);
         if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist|csv [flags]");
@@ -128,9 +140,10 @@ public static class NodeCommand
         if (JobLimits.Frame(model.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)), model.Count, request.Settings.MicroShard, ActorSystems.MaximumFrameSize) is { } tooBig)
             throw new UsageException(tooBig);
         ReportRefusals(tls);
-        var system = Start(host, port, ActorSystems.ParameterServerRole, tls);
+        var system = Start(host, port, ActorSystems.ParameterServerRole, tls, boot);
         var cluster = Akka.Cluster.Cluster.Get(system);
-        cluster.Join(cluster.SelfAddress); // the first node seeds itself; keep-oldest (by role) keeps its side
+        if (boot is not null) KubernetesBootstrap.Start(system, boot); // the lowest server pod forms the cluster, the others join it
+        else cluster.Join(cluster.SelfAddress); // the first node seeds itself; keep-oldest (by role) keeps its side
         Console.Error.WriteLine($"dbp: parameter server at {cluster.SelfAddress} ({Describe(tls)}), waiting for {minWorkers} worker node(s)");
         var ended = new RunEnded(false, "the parameter server stopped");
         try
@@ -156,27 +169,28 @@ public static class NodeCommand
     private static string WhyNotJoined(Address[] seeds, ClusterTls? tls) =>
         ClusterTls.Diagnose(seeds[0].Host!, seeds[0].Port!.Value, tls, TimeSpan.FromSeconds(5));
 
-    private static int Worker(string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls)
+    private static int Worker(string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls, BootstrapSettings? boot)
     {
-        if (seeds.Length == 0) throw new UsageException("a worker needs --seed-nodes (or DBP_SEED_NODES), e.g. akka.ssl.tcp://dbp@127.0.0.1:4053");
+        if (seeds.Length == 0 && boot is null) throw new UsageException("a worker needs --seed-nodes (or DBP_SEED_NODES), e.g. akka.ssl.tcp://dbp@127.0.0.1:4053");
         ReportRefusals(tls);
-        var seedText = string.Join(", ", seeds.Select(s => s.ToString()));
+        var seedText = boot is null ? string.Join(", ", seeds.Select(s => s.ToString())) : $"the pods labelled {boot.PodLabelSelector}";
         for (int incarnation = 0; ; incarnation++)
         {
             var wait = incarnation == 0 ? joinTimeout : joinTimeout > MinRejoinWait ? joinTimeout : MinRejoinWait;
             // Seeds are joined only once the worker host exists: the server sends the job as soon as this node is up.
-            var system = Start(host, port, ActorSystems.WorkerRole, tls);
+            var system = Start(host, port, ActorSystems.WorkerRole, tls, boot);
             var cluster = Akka.Cluster.Cluster.Get(system);
             var joined = new TaskCompletionSource();
             cluster.RegisterOnMemberUp(() => joined.TrySetResult());
             var failed = new TaskCompletionSource<string>();
             var ended = new TaskCompletionSource<RunEnded>();
             system.ActorOf(WorkerHost.Props(failed, ended, tls), WorkerHost.Name);
-            cluster.JoinSeedNodes(seeds);
+            if (boot is not null) KubernetesBootstrap.Start(system, boot);
+            else cluster.JoinSeedNodes(seeds);
             if (!joined.Task.Wait(wait))
             {
                 system.Terminate().Wait(TimeSpan.FromSeconds(10));
-                var why = WhyNotJoined(seeds, tls);
+                var why = boot is null ? WhyNotJoined(seeds, tls) : "no parameter server answered as a contact point (are its pods running, and the Role in deploy/k8s/rbac.yaml bound?)";
                 throw new IOException(incarnation == 0
                     ? $"could not join the cluster through {seedText} within {wait.TotalSeconds:0} s: {why}"
                     : $"the parameter server was lost: could not rejoin through {seedText} within {wait.TotalSeconds:0} s ({why})");
