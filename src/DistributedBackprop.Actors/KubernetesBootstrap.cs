@@ -42,10 +42,7 @@ public sealed record BootstrapSettings(string Hostname, int ManagementPort, stri
         if (seedNodesGiven) return "--discovery kubernetes finds the cluster itself: give no --seed-nodes (or DBP_SEED_NODES) with it";
         if (hostname is "127.0.0.1" or "localhost" or "0.0.0.0" or "::1" or "::")
             return $"--discovery kubernetes: the node's --hostname (DBP_HOSTNAME) must be an address other pods reach, the pod's IP (status.podIP), not {hostname}";
-        int port = DefaultManagementPort;
-        if (managementPort is not null && (!int.TryParse(managementPort, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
-            return $"--management-port: '{managementPort}' is not a port from 1 to 65535";
-        if (port == akkaPort) return $"--management-port {port} is the node's Akka port too: choose another";
+        if (ParsePort(managementPort ?? DefaultManagementPort.ToString(CultureInfo.InvariantCulture), akkaPort, out var port) is { } badPort) return badPort;
         var selector = podLabelSelector ?? DefaultPodLabelSelector;
         if (SelectorError(selector) is { } bad) return $"--discovery-selector: {bad}";
         int required = DefaultRequiredContactPoints;
@@ -53,6 +50,14 @@ public sealed record BootstrapSettings(string Hostname, int ManagementPort, stri
             return $"--contact-points: '{requiredContactPoints}' is not a count from 1 to {MaxContactPoints}";
         settings = new BootstrapSettings(hostname, port, selector, required, NewClusterEnabled: role == ActorSystems.ParameterServerRole);
         return null;
+    }
+
+    /// <summary>The management port (1 to 65535, not the node's Akka port), or a one-line reason to refuse it.</summary>
+    public static string? ParsePort(string text, int akkaPort, out int port)
+    {
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+            return $"--management-port: '{text}' is not a port from 1 to 65535";
+        return port == akkaPort ? $"--management-port {port} is the node's Akka port too: choose another" : null;
     }
 
     /// <summary>

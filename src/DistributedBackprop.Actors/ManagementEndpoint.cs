@@ -41,7 +41,10 @@ public sealed class ManagementEndpoint : IDisposable
         _ = Task.Run(Serve);
     }
 
-    /// <summary>Listens on <paramref name="host"/>:<paramref name="port"/> until the actor system terminates.</summary>
+    /// <summary>
+    /// Listens on <paramref name="host"/>:<paramref name="port"/> until the actor system terminates; host "+" is
+    /// every interface (a container's health check asks 127.0.0.1).
+    /// </summary>
     public static ManagementEndpoint Start(ActorSystem system, string host, int port)
     {
         ManagementEndpoint endpoint;

@@ -38,7 +38,7 @@ public static class NodeCommand
         var insecure = new Option<bool>("--insecure") { Description = "no TLS: any process that reaches the port can join; refused on any address but loopback" };
         var discovery = new Option<string?>("--discovery") { Description = "how the node finds its cluster: seed-nodes (the default) or kubernetes, Cluster Bootstrap through the Kubernetes API (or DBP_DISCOVERY)" };
         discovery.AcceptOnlyFromAmong("seed-nodes", "kubernetes");
-        var managementPort = new Option<string?>("--management-port") { Description = $"with --discovery kubernetes: the HTTP port of bootstrap's contact point and of /alive and /ready (or DBP_MANAGEMENT_PORT; default {BootstrapSettings.DefaultManagementPort})" };
+        var managementPort = new Option<string?>("--management-port") { Description = $"HTTP port of /alive and /ready (and, with --discovery kubernetes, of bootstrap's contact point; default {BootstrapSettings.DefaultManagementPort} there, none otherwise) (or DBP_MANAGEMENT_PORT)" };
         var selector = new Option<string?>("--discovery-selector") { Description = $"with --discovery kubernetes: the label selector of the parameter-server pods (or DBP_DISCOVERY_SELECTOR; default {BootstrapSettings.DefaultPodLabelSelector})" };
         var contactPoints = new Option<string?>("--contact-points") { Description = $"with --discovery kubernetes: parameter-server pods that must answer before a cluster forms (or DBP_CONTACT_POINTS; default {BootstrapSettings.DefaultRequiredContactPoints})" };
         var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist|csv [training flags]", Arity = ArgumentArity.ZeroOrMore };
@@ -63,11 +63,15 @@ public static class NodeCommand
             if (BootstrapSettings.Parse(r.GetValue(discovery) ?? Env("DBP_DISCOVERY"), roleName, host, akkaPort, addresses.Length > 0, r.GetValue(managementPort) ?? Env("DBP_MANAGEMENT_PORT"),
                     r.GetValue(selector) ?? Env("DBP_DISCOVERY_SELECTOR"), r.GetValue(contactPoints) ?? Env("DBP_CONTACT_POINTS"), out var boot) is { } badBootstrap)
                 throw new UsageException(badBootstrap);
+            // Without Kubernetes, a management port serves only the probes (a container's health check).
+            int? probes = boot is null && (r.GetValue(managementPort) ?? Env("DBP_MANAGEMENT_PORT")) is { } probePort
+                ? BootstrapSettings.ParsePort(probePort, akkaPort, out var p) is { } badPort ? throw new UsageException(badPort) : p
+                : null;
             var tls = Tls(plain, r.GetValue(cert) ?? Environment.GetEnvironmentVariable("DBP_TLS_CERT"),
                 r.GetValue(passwordFile) ?? Environment.GetEnvironmentVariable("DBP_TLS_PASSWORD_FILE"), host, addresses);
             return roleName == ActorSystems.ParameterServerRole
-                ? ParameterServer(host, akkaPort, r.GetValue(minWorkers), timeout, r.GetValue(training) ?? [], tls, boot)
-                : Worker(host, akkaPort, addresses, timeout, tls, boot);
+                ? ParameterServer(host, akkaPort, r.GetValue(minWorkers), timeout, r.GetValue(training) ?? [], tls, boot, probes)
+                : Worker(host, akkaPort, addresses, timeout, tls, boot, probes);
         });
         return command;
     }
@@ -112,10 +116,15 @@ public static class NodeCommand
         catch (CertificateException e) { throw new UsageException(e.Message); }
     }
 
-    private static ActorSystem Start(string host, int port, string role, ClusterTls? tls, BootstrapSettings? boot)
+    private static ActorSystem Start(string host, int port, string role, ClusterTls? tls, BootstrapSettings? boot, int? probes)
     {
         if (tls is null) Console.Error.WriteLine("dbp: WARNING: --insecure: no TLS; any process on this machine can join this cluster, read the model and send it gradients");
-        try { return ActorSystems.CreateCluster(host, port, role, [], tls, boot?.Hocon()); }
+        try
+        {
+            var system = ActorSystems.CreateCluster(host, port, role, [], tls, boot?.Hocon());
+            if (probes is { } p) ManagementEndpoint.Start(system, "+", p);
+            return system;
+        }
         catch (Exception e) when (e is not UsageException)
         {
             throw new IOException($"cannot start a node on {host}:{port}: {e.GetBaseException().Message}");
@@ -131,7 +140,7 @@ public static class NodeCommand
 
     private static string Describe(ClusterTls? tls) => tls is null ? "without TLS" : $"with TLS, cluster certificate {ClusterTls.Short(tls.Fingerprint)}";
 
-    private static int ParameterServer(string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls, BootstrapSettings? boot)
+    private static int ParameterServer(string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls, BootstrapSettings? boot, int? probes)
     {
         if (JobLimits.Count("--min-workers", minWorkers, JobLimits.MaxWorkers) is { } bad) throw new UsageException(bad);
         if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist|csv [flags]");
@@ -140,7 +149,7 @@ public static class NodeCommand
         if (JobLimits.Frame(model.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)), model.Count, request.Settings.MicroShard, ActorSystems.MaximumFrameSize) is { } tooBig)
             throw new UsageException(tooBig);
         ReportRefusals(tls);
-        var system = Start(host, port, ActorSystems.ParameterServerRole, tls, boot);
+        var system = Start(host, port, ActorSystems.ParameterServerRole, tls, boot, probes);
         var cluster = Akka.Cluster.Cluster.Get(system);
         if (boot is not null) KubernetesBootstrap.Start(system, boot); // the lowest server pod forms the cluster, the others join it
         else cluster.Join(cluster.SelfAddress); // the first node seeds itself; keep-oldest (by role) keeps its side
@@ -169,7 +178,7 @@ public static class NodeCommand
     private static string WhyNotJoined(Address[] seeds, ClusterTls? tls) =>
         ClusterTls.Diagnose(seeds[0].Host!, seeds[0].Port!.Value, tls, TimeSpan.FromSeconds(5));
 
-    private static int Worker(string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls, BootstrapSettings? boot)
+    private static int Worker(string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls, BootstrapSettings? boot, int? probes)
     {
         if (seeds.Length == 0 && boot is null) throw new UsageException("a worker needs --seed-nodes (or DBP_SEED_NODES), e.g. akka.ssl.tcp://dbp@127.0.0.1:4053");
         ReportRefusals(tls);
@@ -178,7 +187,7 @@ public static class NodeCommand
         {
             var wait = incarnation == 0 ? joinTimeout : joinTimeout > MinRejoinWait ? joinTimeout : MinRejoinWait;
             // Seeds are joined only once the worker host exists: the server sends the job as soon as this node is up.
-            var system = Start(host, port, ActorSystems.WorkerRole, tls, boot);
+            var system = Start(host, port, ActorSystems.WorkerRole, tls, boot, probes);
             var cluster = Akka.Cluster.Cluster.Get(system);
             var joined = new TaskCompletionSource();
             cluster.RegisterOnMemberUp(() => joined.TrySetResult());
