@@ -180,6 +180,28 @@ public class DeployManifestTests
         }
     }
 
+    [Fact]
+    public void In_compose_two_servers_advertise_the_names_every_node_seeds_from_and_workers_wait_for_a_healthy_server()
+    {
+        var stream = new YamlStream();
+        using (var reader = new StreamReader(Path.Combine(Root(), "deploy", "docker", "compose.yaml"))) stream.Load(reader);
+        var services = Map(Plain(stream.Documents.Single().RootNode), "services");
+        static string After(List<object?> args, string flag) => (string)args[args.IndexOf(flag) + 1]!;
+        var servers = services.Where(s => After((List<object?>)((Dictionary<string, object?>)s.Value!)["command"]!, "--role") == "parameter-server").ToList();
+        Assert.Equal(2, servers.Count);
+        var seeds = services.Values.Select(s => After((List<object?>)((Dictionary<string, object?>)s!)["command"]!, "--seed-nodes")).Distinct().Single();
+        var advertised = servers.Select(s => $"akka.ssl.tcp://dbp@{After((List<object?>)((Dictionary<string, object?>)s.Value!)["command"]!, "--hostname")}:4053");
+        Assert.Equal(seeds.Split(','), advertised);
+        foreach (var (name, s) in servers) Assert.Equal(name, Text(s, "hostname"));
+        var worker = (Dictionary<string, object?>)services["worker"]!;
+        Assert.Equal("service_healthy", Text(Map(Map(worker, "depends_on"), servers[0].Key), "condition"));
+        // The image's health check asks the port dbp node serves the probes on.
+        var dockerfile = File.ReadAllText(Path.Combine(Root(), "deploy", "docker", "Dockerfile"));
+        Assert.Contains("ENV DBP_MANAGEMENT_PORT=8558", dockerfile);
+        Assert.Contains("HEALTHCHECK", dockerfile);
+        Assert.Contains("-r linux-x64", dockerfile);
+    }
+
     private static string? Kubectl() =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "kubectl")).FirstOrDefault(File.Exists);
 
