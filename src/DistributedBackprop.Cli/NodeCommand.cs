@@ -122,7 +122,7 @@ public static class NodeCommand
         try
         {
             var system = ActorSystems.CreateCluster(host, port, role, [], tls, boot?.Hocon());
-            if (probes is { } p) ManagementEndpoint.Start(system, "+", p);
+            if (probes is { } p) StopIfFails(system, () => ManagementEndpoint.Start(system, "+", p));
             return system;
         }
         catch (Exception e) when (e is not UsageException)
@@ -151,7 +151,7 @@ public static class NodeCommand
         ReportRefusals(tls);
         var system = Start(host, port, ActorSystems.ParameterServerRole, tls, boot, probes);
         var cluster = Akka.Cluster.Cluster.Get(system);
-        if (boot is not null) KubernetesBootstrap.Start(system, boot); // the lowest server pod forms the cluster, the others join it
+        if (boot is not null) StopIfFails(system, () => KubernetesBootstrap.Start(system, boot)); // the lowest server pod forms the cluster, the others join it
         else cluster.Join(cluster.SelfAddress); // the first node seeds itself; keep-oldest (by role) keeps its side
         Console.Error.WriteLine($"dbp: parameter server at {cluster.SelfAddress} ({Describe(tls)}), waiting for {minWorkers} worker node(s)");
         var ended = new RunEnded(false, "the parameter server stopped");
@@ -194,7 +194,7 @@ public static class NodeCommand
             var failed = new TaskCompletionSource<string>();
             var ended = new TaskCompletionSource<RunEnded>();
             system.ActorOf(WorkerHost.Props(failed, ended, tls), WorkerHost.Name);
-            if (boot is not null) KubernetesBootstrap.Start(system, boot);
+            if (boot is not null) StopIfFails(system, () => KubernetesBootstrap.Start(system, boot));
             else cluster.JoinSeedNodes(seeds);
             if (!joined.Task.Wait(wait))
             {
@@ -231,6 +231,17 @@ public static class NodeCommand
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
             if (incarnation + 1 > MaxRejoins) throw new IOException($"this node was removed from the cluster {MaxRejoins + 1} times; giving up");
             Console.Error.WriteLine($"dbp: worker {cluster.SelfAddress} was removed from the cluster (paused or cut off for too long); rejoining as a new node ({incarnation + 1} of {MaxRejoins})");
+        }
+    }
+
+    /// <summary>Stops the node, within a bounded wait, when what it starts beside Akka cannot start.</summary>
+    private static void StopIfFails(ActorSystem system, Action start)
+    {
+        try { start(); }
+        catch (IOException)
+        {
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+            throw;
         }
     }
 
