@@ -41,10 +41,14 @@ public static class ActorSystems
         return ConfigurationFactory.ParseString(node).WithFallback(Hocon("cluster")).WithFallback(Hocon("base"));
     }
 
-    /// <summary>A cluster node's actor system: mutual TLS with <paramref name="tls"/>, or plain TCP when it is null.</summary>
-    public static ActorSystem CreateCluster(string hostname, int port, string role, IEnumerable<string> seedNodes, ClusterTls? tls)
+    /// <summary>
+    /// A cluster node's actor system: mutual TLS with <paramref name="tls"/>, or plain TCP when it is null;
+    /// <paramref name="over"/> on top of everything (Kubernetes bootstrap's settings, say).
+    /// </summary>
+    public static ActorSystem CreateCluster(string hostname, int port, string role, IEnumerable<string> seedNodes, ClusterTls? tls, Config? over = null)
     {
-        var setup = BootstrapSetup.Create().WithConfig(Cluster(hostname, port, role, seedNodes, tls is not null));
+        var config = Cluster(hostname, port, role, seedNodes, tls is not null);
+        var setup = BootstrapSetup.Create().WithConfig(over is null ? config : over.WithFallback(config));
         return ActorSystem.Create(SystemName, tls is null ? ActorSystemSetup.Create(setup) : setup.And(tls.Setup()));
     }
 

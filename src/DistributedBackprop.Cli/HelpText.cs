@@ -19,6 +19,7 @@ public static class HelpText
         ["--validation"] = "FRACTION", ["--out"] = "PATH", ["--at"] = "x=2,y=4", ["--order"] = "1|2", ["--port"] = "PORT", ["--hostname"] = "HOST",
         ["--seed-nodes"] = "akka.ssl.tcp://dbp@HOST:PORT,...", ["--min-workers"] = "N", ["--join-timeout"] = "SECONDS", ["--tls-cert"] = "FILE.pfx",
         ["--tls-password-file"] = "FILE", ["--password-file"] = "FILE", ["--days"] = "N", ["--peers"] = "DIR", ["--python"] = "PATH",
+        ["--management-port"] = "PORT", ["--discovery-selector"] = "KEY=VALUE,...", ["--contact-points"] = "N",
     };
 
     private static readonly Dictionary<string, string[]> Examples = new()

@@ -46,11 +46,16 @@ public static class NodeCommand
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics at http://HOST:PORT/metrics (or DBP_METRICS_PORT); OTLP is on when OTEL_EXPORTER_OTLP_ENDPOINT is set" };
         var metricsHost = new Option<string?>("--metrics-host") { Description = "address the metrics endpoint binds (or DBP_METRICS_HOST; default 127.0.0.1, 0.0.0.0 for every address)" };
         var akka = new Option<string[]>("--akka") { Description = "an Akka setting over hocon/, appsettings.json and DBP_AKKA__... (repeatable), e.g. akka.cluster.failure-detector.acceptable-heartbeat-pause=12s" };
+        var discovery = new Option<string?>("--discovery") { Description = "how the node finds its cluster: seed-nodes (the default) or kubernetes, Cluster Bootstrap through the Kubernetes API (or DBP_DISCOVERY)" };
+        discovery.AcceptOnlyFromAmong("seed-nodes", "kubernetes");
+        var managementPort = new Option<string?>("--management-port") { Description = $"HTTP port of /alive and /ready (and, with --discovery kubernetes, of bootstrap's contact point; default {BootstrapSettings.DefaultManagementPort} there, none otherwise) (or DBP_MANAGEMENT_PORT)" };
+        var selector = new Option<string?>("--discovery-selector") { Description = $"with --discovery kubernetes: the label selector of the parameter-server pods (or DBP_DISCOVERY_SELECTOR; default {BootstrapSettings.DefaultPodLabelSelector})" };
+        var contactPoints = new Option<string?>("--contact-points") { Description = $"with --discovery kubernetes: parameter-server pods that must answer before a cluster forms (or DBP_CONTACT_POINTS; default {BootstrapSettings.DefaultRequiredContactPoints})" };
         var chaos = new Option<string?>("--chaos") { Description = "a worker node that computes wrong, for testing --audit: 'corrupt worker 0 from step N xF' or '... flip bits' (worker 0 is this node's)" };
         var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist|csv [training flags]", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("node", "One node of a training cluster (Akka.Cluster over mutual TLS, hosted with Akka.Hosting): the parameter server, or a worker")
         {
-            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, chaos, logLevel, logFormat, metricsPort, metricsHost, akka, training,
+            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, discovery, managementPort, selector, contactPoints, chaos, logLevel, logFormat, metricsPort, metricsHost, akka, training,
         };
         command.SetAction(r =>
         {
@@ -67,7 +72,10 @@ public static class NodeCommand
             Flag(NodeConfiguration.MetricsPort, metricsPort); Flag(NodeConfiguration.MetricsHost, metricsHost);
             foreach (var (key, value) in (r.GetValue(akka) ?? []).Select(NodeConfiguration.AkkaFlag)) flags[key] = value;
             var configuration = NodeConfiguration.Build(NodeConfiguration.Files(), Environment.GetEnvironmentVariables(), flags);
-            return Run(NodeSettings.From(configuration), configuration, r.GetValue(insecure), r.GetValue(training) ?? [], r.GetValue(chaos));
+            static string? Env(string name) => Environment.GetEnvironmentVariable(name);
+            var discoveryFlags = new DiscoveryFlags(r.GetValue(discovery) ?? Env("DBP_DISCOVERY"), r.GetValue(managementPort) ?? Env("DBP_MANAGEMENT_PORT"),
+                r.GetValue(selector) ?? Env("DBP_DISCOVERY_SELECTOR"), r.GetValue(contactPoints) ?? Env("DBP_CONTACT_POINTS"));
+            return Run(NodeSettings.From(configuration), configuration, r.GetValue(insecure), r.GetValue(training) ?? [], r.GetValue(chaos), discoveryFlags);
         });
         return command;
     }
@@ -84,25 +92,35 @@ public static class NodeCommand
         return step => plan.Corrupts(0, step);
     }
 
-    private static int Run(NodeSettings s, IConfiguration configuration, bool plain, string[] training, string? chaos)
+    /// <summary>How a node finds its cluster, as given (flag or variable), checked by <see cref="BootstrapSettings.Parse"/>.</summary>
+    private sealed record DiscoveryFlags(string? Discovery, string? ManagementPort, string? Selector, string? ContactPoints);
+
+    private static int Run(NodeSettings s, IConfiguration configuration, bool plain, string[] training, string? chaos, DiscoveryFlags d)
     {
         var addresses = s.SeedNodes.Select(seed => Seed(seed, plain)).ToArray();
         if (s.Role is not (ActorSystems.ParameterServerRole or ActorSystems.WorkerRole))
             throw new UsageException(s.Role is null ? "--role is required: parameter-server or worker" : $"--role: unknown '{s.Role}' (parameter-server or worker)");
-        var tls = Tls(plain, s.TlsCert, s.TlsPasswordFile, s.Hostname, addresses);
         var corrupt = Corrupt(chaos, s.Role);
+        int port = s.Port ?? (s.Role == ActorSystems.ParameterServerRole ? 4053 : 0);
+        if (BootstrapSettings.Parse(d.Discovery, s.Role, s.Hostname, port, addresses.Length > 0, d.ManagementPort, d.Selector, d.ContactPoints, out var boot) is { } badBootstrap)
+            throw new UsageException(badBootstrap);
+        // Without Kubernetes, a management port serves only the probes (a container's health check).
+        int? probes = boot is null && d.ManagementPort is { } probePort
+            ? BootstrapSettings.ParsePort(probePort, port, out var p) is { } badPort ? throw new UsageException(badPort) : p
+            : null;
+        var tls = Tls(plain, s.TlsCert, s.TlsPasswordFile, s.Hostname, addresses);
         var akka = NodeConfiguration.Akka(configuration);
         using var logs = NodeLogging.Create(s, configuration);
-        var node = new Node(logs, akka, s, configuration);
+        var node = new Node(logs, akka, s, configuration, boot, probes);
         using var metrics = MetricsExport.Start(s.MetricsPort, s.MetricsHost);
         if (s.MetricsPort is int mp) node.Log.LogInformation("metrics at http://{Host}:{Port}/metrics", s.MetricsHost, mp);
         return s.Role == ActorSystems.ParameterServerRole
-            ? ParameterServer(node, s.Hostname, s.Port ?? 4053, s.MinWorkers, s.JoinTimeout, training, tls)
-            : Worker(node, s.Hostname, s.Port ?? 0, addresses, s.JoinTimeout, tls, corrupt);
+            ? ParameterServer(node, s.Hostname, port, s.MinWorkers, s.JoinTimeout, training, tls)
+            : Worker(node, s.Hostname, port, addresses, s.JoinTimeout, tls, corrupt);
     }
 
-    /// <summary>What every incarnation of this process's node shares: its log, its Akka configuration and settings.</summary>
-    private sealed record Node(ILoggerFactory Logs, Config Akka, NodeSettings Settings, IConfiguration Configuration)
+    /// <summary>What every incarnation of this process's node shares: its log, its Akka configuration and settings, how it finds its cluster.</summary>
+    private sealed record Node(ILoggerFactory Logs, Config Akka, NodeSettings Settings, IConfiguration Configuration, BootstrapSettings? Boot, int? Probes)
     {
         public ILogger Log { get; } = Logs.CreateLogger(NodeLogging.Category);
     }
@@ -143,7 +161,12 @@ public static class NodeCommand
     private static NodeHost Start(Node node, string host, int port, string role, ClusterTls? tls)
     {
         if (tls is null) node.Log.LogWarning("--insecure: no TLS; any process on this machine can join this cluster, read the model and send it gradients");
-        try { return NodeHost.Start(node.Akka, host, port, role, tls, node.Settings, node.Configuration, node.Logs); }
+        try
+        {
+            var hosted = NodeHost.Start(node.Akka, host, port, role, tls, node.Settings, node.Configuration, node.Logs, node.Boot?.Hocon());
+            if (node.Probes is { } p) StopIfFails(hosted, () => ManagementEndpoint.Start(hosted.System, "+", p));
+            return hosted;
+        }
         catch (Exception e) when (e is not UsageException)
         {
             throw new IOException($"cannot start a node on {host}:{port}: {e.GetBaseException().Message}");
@@ -172,7 +195,8 @@ public static class NodeCommand
         using var hosted = Start(node, host, port, ActorSystems.ParameterServerRole, tls);
         var system = hosted.System;
         var cluster = Akka.Cluster.Cluster.Get(system);
-        cluster.Join(cluster.SelfAddress); // the first node seeds itself; keep-oldest (by role) keeps its side
+        if (node.Boot is { } boot) StopIfFails(hosted, () => KubernetesBootstrap.Start(system, boot)); // the lowest server pod forms the cluster, the others join it
+        else cluster.Join(cluster.SelfAddress); // the first node seeds itself; keep-oldest (by role) keeps its side
         node.Log.LogInformation("parameter server at {Address} ({Tls}), waiting for {Workers} worker node(s)", cluster.SelfAddress, Describe(tls), minWorkers);
         var ended = new RunEnded(false, "the parameter server stopped");
         try
@@ -200,9 +224,9 @@ public static class NodeCommand
 
     private static int Worker(Node node, string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls, Func<long, Corruption?>? corrupt)
     {
-        if (seeds.Length == 0) throw new UsageException("a worker needs --seed-nodes (or DBP_SEED_NODES), e.g. akka.ssl.tcp://dbp@127.0.0.1:4053");
+        if (seeds.Length == 0 && node.Boot is null) throw new UsageException("a worker needs --seed-nodes (or DBP_SEED_NODES), e.g. akka.ssl.tcp://dbp@127.0.0.1:4053");
         ReportRefusals(node, tls);
-        var seedText = string.Join(", ", seeds.Select(s => s.ToString()));
+        var seedText = node.Boot is null ? string.Join(", ", seeds.Select(s => s.ToString())) : $"the pods labelled {node.Boot.PodLabelSelector}";
         for (int incarnation = 0; ; incarnation++)
         {
             var wait = incarnation == 0 ? joinTimeout : joinTimeout > MinRejoinWait ? joinTimeout : MinRejoinWait;
@@ -215,11 +239,12 @@ public static class NodeCommand
             var failed = new TaskCompletionSource<string>();
             var ended = new TaskCompletionSource<RunEnded>();
             system.ActorOf(WorkerHost.Props(failed, ended, tls, corrupt), WorkerHost.Name);
-            cluster.JoinSeedNodes(seeds);
+            if (node.Boot is { } boot) StopIfFails(hosted, () => KubernetesBootstrap.Start(system, boot));
+            else cluster.JoinSeedNodes(seeds);
             if (!joined.Task.Wait(wait))
             {
                 system.Terminate().Wait(TimeSpan.FromSeconds(10));
-                var why = WhyNotJoined(seeds, tls);
+                var why = node.Boot is null ? WhyNotJoined(seeds, tls) : "no parameter server answered as a contact point (are its pods running, and the Role in deploy/k8s/rbac.yaml bound?)";
                 throw new IOException(incarnation == 0
                     ? $"could not join the cluster through {seedText} within {wait.TotalSeconds:0} s: {why}"
                     : $"the parameter server was lost: could not rejoin through {seedText} within {wait.TotalSeconds:0} s ({why})");
@@ -252,6 +277,17 @@ public static class NodeCommand
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
             if (incarnation + 1 > MaxRejoins) throw new IOException($"this node was removed from the cluster {MaxRejoins + 1} times; giving up");
             node.Log.LogWarning("worker {Address} was removed from the cluster (paused or cut off for too long); rejoining as a new node ({Count} of {Max})", cluster.SelfAddress, incarnation + 1, MaxRejoins);
+        }
+    }
+
+    /// <summary>Stops the node, within a bounded wait, when what it starts beside Akka cannot start.</summary>
+    private static void StopIfFails(NodeHost hosted, Action start)
+    {
+        try { start(); }
+        catch (IOException)
+        {
+            hosted.System.Terminate().Wait(TimeSpan.FromSeconds(10));
+            throw;
         }
     }
 

@@ -30,7 +30,9 @@ public sealed class NodeHost : IDisposable
         System = host.Services.GetRequiredService<ActorSystem>();
     }
 
-    public static NodeHost Start(Config akka, string hostname, int port, string role, ClusterTls? tls, NodeSettings settings, IConfiguration configuration, ILoggerFactory logs)
+    /// <remarks><paramref name="over"/> goes over every layer but the trust settings (Cluster Bootstrap's: they must be there when the system starts).</remarks>
+    public static NodeHost Start(Config akka, string hostname, int port, string role, ClusterTls? tls, NodeSettings settings, IConfiguration configuration, ILoggerFactory logs,
+        Config? over = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddSingleton(logs); // the process's: its lines and the node's share one writer
@@ -47,9 +49,9 @@ public sealed class NodeHost : IDisposable
             });
             b.WithRemoting(new RemoteOptions { HostName = hostname, Port = port });
             b.WithClustering(new ClusterOptions { Roles = [role] });
+            if (over is not null) b.AddHocon(over, HoconAddMode.Prepend);
             b.AddHocon(Pinned(tls is not null), HoconAddMode.Prepend);
             if (tls is not null) b.AddSetup(tls.Setup());
-            b.AddStartup((system, _) => AfterStart(system, configuration));
         });
         var host = builder.Build();
         // Akka.Hosting writes a failure to start to standard output, which is dbp's results: send it to standard error.
@@ -64,13 +66,6 @@ public sealed class NodeHost : IDisposable
         finally { Console.SetOut(output); }
         return new NodeHost(host);
     }
-
-    /// <summary>
-    /// Runs once the actor system has started, before dbp joins it to the cluster: the place for a step such as
-    /// Akka.Management's cluster bootstrap (one call on <paramref name="system"/>, its settings from
-    /// <paramref name="configuration"/>).
-    /// </summary>
-    private static void AfterStart(ActorSystem system, IConfiguration configuration) { }
 
     /// <summary>The settings the node's trust rests on, from hocon/cluster.hocon, over every layer.</summary>
     public static Config Pinned(bool tls)
