@@ -54,7 +54,7 @@ public static class NodeCommand
             var tls = Tls(plain, r.GetValue(cert) ?? Environment.GetEnvironmentVariable("DBP_TLS_CERT"),
                 r.GetValue(passwordFile) ?? Environment.GetEnvironmentVariable("DBP_TLS_PASSWORD_FILE"), host, addresses);
             return roleName == ActorSystems.ParameterServerRole
-                ? ParameterServer(host, Port(r.GetValue(port), 4053), r.GetValue(minWorkers), timeout, r.GetValue(training) ?? [], tls)
+                ? ParameterServer(host, Port(r.GetValue(port), 4053), addresses, r.GetValue(minWorkers), timeout, r.GetValue(training) ?? [], tls)
                 : Worker(host, Port(r.GetValue(port), 0), addresses, timeout, tls);
         });
         return command;
@@ -119,7 +119,7 @@ public static class NodeCommand
 
     private static string Describe(ClusterTls? tls) => tls is null ? "without TLS" : $"with TLS, cluster certificate {ClusterTls.Short(tls.Fingerprint)}";
 
-    private static int ParameterServer(string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls)
+    private static int ParameterServer(string host, int port, Address[] seeds, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls)
     {
         if (JobLimits.Count("--min-workers", minWorkers, JobLimits.MaxWorkers) is { } bad) throw new UsageException(bad);
         if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist|csv [flags]");
@@ -130,8 +130,22 @@ public static class NodeCommand
         ReportRefusals(tls);
         var system = Start(host, port, ActorSystems.ParameterServerRole, tls);
         var cluster = Akka.Cluster.Cluster.Get(system);
-        cluster.Join(cluster.SelfAddress); // the first node seeds itself; keep-oldest (by role) keeps its side
-        Console.Error.WriteLine($"dbp: parameter server at {cluster.SelfAddress} ({Describe(tls)}), waiting for {minWorkers} worker node(s)");
+        // Alone, the first node seeds itself; with seed nodes (the other server nodes), it joins them, and the
+        // oldest parameter-server node is the active one, the others its standbys (Failover.ServerRole).
+        if (seeds.Length == 0) cluster.Join(cluster.SelfAddress);
+        else cluster.JoinSeedNodes(seeds);
+        var role = new Actors.Failover.ServerRole(system, request.Settings);
+        Console.Error.WriteLine($"dbp: parameter server at {cluster.SelfAddress} ({Describe(tls)})");
+        var turn = role.AwaitTurn();
+        if (turn.Ended is { } over)
+        {
+            Console.Error.WriteLine($"dbp: the run ended on the active parameter server ({(over.Succeeded ? "succeeded" : over.Reason)}); this standby leaves");
+            Leave(system);
+            return over.Succeeded ? 0 : 1;
+        }
+        if (turn.Stopped) throw new IOException("this parameter server was removed from the cluster while it stood by");
+        request = request with { Start = Actors.Failover.StandbyRules.ResumeFrom(turn.Resume, request.Start) };
+        Console.Error.WriteLine($"dbp: this node is the active parameter server, from step {request.Start.Step}; waiting for {minWorkers} worker node(s)");
         var ended = new RunEnded(false, "the parameter server stopped");
         try
         {
@@ -146,6 +160,7 @@ public static class NodeCommand
         }
         finally
         {
+            role.AnnounceEnded(ended, TimeSpan.FromSeconds(5)); // first: a standby must not take over a run that ended
             WorkerHost.AnnounceRunEnded(system, ended, TimeSpan.FromSeconds(5));
             if (tls?.Refusals > RefusalsShown) Console.Error.WriteLine($"dbp: refused {tls.Refusals} TLS connections in all");
             Leave(system);
