@@ -31,9 +31,6 @@ public sealed class ServerRole
         system.ActorOf(ClusterSingletonManager.Props(Props.Create(() => new Active(_active)), PoisonPill.Instance, singleton), SingletonName);
     }
 
-    /// <summary>States refused by this node's standby (from a non-server, or not of this job).</summary>
-    public int Refused => _held.Refused;
-
     public Turn AwaitTurn()
     {
         int which = Task.WaitAny(_active.Task, _ended.Task, _system.WhenTerminated);

@@ -9,8 +9,8 @@ namespace DistributedBackprop.Actors.Failover;
 /// On every parameter-server node, at <c>/user/standby</c>: keeps the newest state the active server has
 /// sent (as <see cref="StandbyRules.Accept"/> decides), and hears from the active server that the run ended
 /// (<see cref="RunEnded"/>, acknowledged with the same message). It takes both only from another node that is
-/// an Up member with the parameter-server role; anything else, or a state the rule refuses, is counted and
-/// logged. The node's main thread reads what it holds through <see cref="Held"/>.
+/// an Up member with the parameter-server role; anything else, or a state the rule refuses, is dropped and
+/// logged (never thrown). The node's main thread reads what it holds through <see cref="Held"/>.
 /// </summary>
 public sealed class Standby : ReceiveActor
 {
@@ -20,11 +20,8 @@ public sealed class Standby : ReceiveActor
     public sealed class Held
     {
         private TrainingState? _state;
-        private int _refused;
         public TrainingState? State => Volatile.Read(ref _state);
-        public int Refused => Volatile.Read(ref _refused);
         internal void Keep(TrainingState? state) => Volatile.Write(ref _state, state);
-        internal void Refuse() => Interlocked.Increment(ref _refused);
     }
 
     public Standby(StandbyRules.Layout layout, Held held, TaskCompletionSource<RunEnded> ended)
@@ -33,14 +30,14 @@ public sealed class Standby : ReceiveActor
         var log = Context.GetLogger();
         Receive<StateSnapshot>(s =>
         {
-            if (!FromOtherServer(cluster, Sender)) { held.Refuse(); log.Warning("refused a state from {0}: not another parameter-server member", Sender.Path.Address); return; }
+            if (!FromOtherServer(cluster, Sender)) { log.Warning("refused a state from {0}: not another parameter-server member", Sender.Path.Address); return; }
             var (kept, refused) = StandbyRules.Accept(held.State, s, layout);
-            if (refused is not null) { held.Refuse(); log.Warning("refused a state from {0}: {1}", Sender.Path.Address, refused); return; }
+            if (refused is not null) { log.Warning("refused a state from {0}: {1}", Sender.Path.Address, refused); return; }
             held.Keep(kept);
         });
         Receive<RunEnded>(e =>
         {
-            if (!FromOtherServer(cluster, Sender)) { held.Refuse(); return; }
+            if (!FromOtherServer(cluster, Sender)) { log.Warning("refused {0} from {1}: not another parameter-server member", nameof(RunEnded), Sender.Path.Address); return; }
             Sender.Tell(e);
             ended.TrySetResult(e);
         });
