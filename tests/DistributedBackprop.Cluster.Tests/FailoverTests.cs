@@ -26,8 +26,7 @@ public class FailoverTests
         var seeds = $"{Nodes.Seed(first)},{Nodes.Seed(second)}";
         var active = Server(nodes, first, seeds);
         active.WaitToSay("this node is the active parameter server");
-        var standby = Server(nodes, second, seeds);
-        standby.WaitToSay("parameter server at");
+        var standby = Server(nodes, second, seeds); // younger, so a standby
         var workers = new[] { Worker(nodes, seeds), Worker(nodes, seeds) };
         active.WaitToPrint("1000,\t");
         Assert.False(active.Process.HasExited, "training ended before the kill");
