@@ -74,7 +74,9 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
 
     private void On(StepEvent<IActorRef> e)
     {
+        var before = _state;
         (_state, var sends) = StepRules.Handle(_state, e);
+        ServerMetrics.Record(before, _state);
         foreach (var send in _faults.Apply(sends)) Perform(send);
     }
 

@@ -24,7 +24,9 @@ public sealed class ParameterServer : ReceiveActor
         Receive<SaveCheckpoint>(save => Sender.Tell(new CheckpointSaved(save.Step, Save(save.Step, settings, checkpoint))));
         Receive<IDbpMessage>(message =>
         {
+            var before = _state;
             (_state, var replies) = ParameterServerRules.Handle(_state, message, settings.Optimizer);
+            ServerMetrics.Record(before, _state);
             foreach (var reply in replies) coordinator.Tell(reply);
         });
     }

@@ -1,6 +1,10 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Net;
 using Akka.Actor;
+using Akka.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using DistributedBackprop.Actors;
 
 namespace DistributedBackprop.Cli;
@@ -11,8 +15,9 @@ namespace DistributedBackprop.Cli;
 /// only if it succeeded). Every connection between nodes is mutual TLS with the cluster's certificate
 /// (<see cref="ClusterTls"/>); <c>--insecure</c> turns that off, on loopback only. A worker node that the
 /// cluster downs (paused, or cut off, for too long) starts again as a new node and rejoins, a few times.
-/// Flags override the DBP_ROLE, DBP_HOSTNAME, DBP_PORT, DBP_SEED_NODES, DBP_TLS_CERT and
-/// DBP_TLS_PASSWORD_FILE environment variables, which override hocon/cluster.hocon.
+/// Settings come in layers (<see cref="NodeConfiguration"/>): hocon/, appsettings.json, DBP_ variables, flags;
+/// the node runs as an Akka.Hosting service (<see cref="NodeHost"/>), logs through
+/// Microsoft.Extensions.Logging (<see cref="NodeLogging"/>) and exports its metrics (<see cref="MetricsExport"/>).
 /// </summary>
 public static class NodeCommand
 {
@@ -29,42 +34,63 @@ public static class NodeCommand
         var hostname = new Option<string?>("--hostname") { Description = "address to bind and be reached at (or DBP_HOSTNAME; default 127.0.0.1)" };
         var port = new Option<int?>("--port") { Description = "port to bind (or DBP_PORT; default 4053 for the parameter server, 0 = any free port for a worker)" };
         var seeds = new Option<string?>("--seed-nodes") { Description = "comma-separated seed addresses, e.g. akka.ssl.tcp://dbp@127.0.0.1:4053 (or DBP_SEED_NODES; akka.tcp:// is read as the same node)" };
-        var minWorkers = new Option<int>("--min-workers") { Description = "worker nodes to wait for before training", DefaultValueFactory = _ => 1 };
-        var joinTimeout = new Option<double>("--join-timeout") { Description = "seconds to wait to join the cluster, or for --min-workers", DefaultValueFactory = _ => 60 };
+        var minWorkers = new Option<int?>("--min-workers") { Description = "worker nodes to wait for before training (or DBP_MIN_WORKERS; default 1)" };
+        var joinTimeout = new Option<double?>("--join-timeout") { Description = "seconds to wait to join the cluster, or for --min-workers (or DBP_JOIN_TIMEOUT; default 60)" };
         var cert = new Option<string?>("--tls-cert") { Description = "the cluster's certificate and key, a .pfx made by 'dbp cert' (or DBP_TLS_CERT): every node holds the same one and accepts only peers that present it" };
         var passwordFile = new Option<string?>("--tls-password-file") { Description = "file holding the .pfx's password (or DBP_TLS_PASSWORD_FILE)" };
         var insecure = new Option<bool>("--insecure") { Description = "no TLS: any process that reaches the port can join; refused on any address but loopback" };
+        var logLevel = new Option<string?>("--log-level") { Description = "trace, debug, info (the default: Akka's own from warnings up), warning, error, critical or none (or DBP_LOG_LEVEL)" };
+        logLevel.AcceptOnlyFromAmong("trace", "debug", "info", "information", "warn", "warning", "error", "critical", "none");
+        var logFormat = new Option<string?>("--log-format") { Description = "text (the default) or json: one JSON object a line on standard error, for log collectors (or DBP_LOG_FORMAT)" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics at http://HOST:PORT/metrics (or DBP_METRICS_PORT); OTLP is on when OTEL_EXPORTER_OTLP_ENDPOINT is set" };
+        var metricsHost = new Option<string?>("--metrics-host") { Description = "address the metrics endpoint binds (or DBP_METRICS_HOST; default 127.0.0.1, 0.0.0.0 for every address)" };
+        var akka = new Option<string[]>("--akka") { Description = "an Akka setting over hocon/, appsettings.json and DBP_AKKA__... (repeatable), e.g. akka.cluster.failure-detector.acceptable-heartbeat-pause=12s" };
         var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist|csv [training flags]", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("node", "One node of a training cluster (Akka.Cluster over mutual TLS): the parameter server, or a worker")
+        var command = new Command("node", "One node of a training cluster (Akka.Cluster over mutual TLS, hosted with Akka.Hosting): the parameter server, or a worker")
         {
-            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, training,
+            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, logLevel, logFormat, metricsPort, metricsHost, akka, training,
         };
         command.SetAction(r =>
         {
-            var roleName = r.GetValue(role) ?? Environment.GetEnvironmentVariable("DBP_ROLE");
-            var host = r.GetValue(hostname) ?? Environment.GetEnvironmentVariable("DBP_HOSTNAME") ?? "127.0.0.1";
-            var seedList = (r.GetValue(seeds) ?? Environment.GetEnvironmentVariable("DBP_SEED_NODES") ?? "")
-                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            bool plain = r.GetValue(insecure);
-            var addresses = seedList.Select(s => Seed(s, plain)).ToArray();
-            var timeout = TimeSpan.FromSeconds(r.GetValue(joinTimeout));
-            if (timeout <= TimeSpan.Zero || timeout > TimeSpan.FromDays(1)) throw new UsageException("--join-timeout must be from 0 to 86400 seconds");
-            if (roleName is not (ActorSystems.ParameterServerRole or ActorSystems.WorkerRole))
-                throw new UsageException(roleName is null ? "--role is required: parameter-server or worker" : $"--role: unknown '{roleName}' (parameter-server or worker)");
-            var tls = Tls(plain, r.GetValue(cert) ?? Environment.GetEnvironmentVariable("DBP_TLS_CERT"),
-                r.GetValue(passwordFile) ?? Environment.GetEnvironmentVariable("DBP_TLS_PASSWORD_FILE"), host, addresses);
-            return roleName == ActorSystems.ParameterServerRole
-                ? ParameterServer(host, Port(r.GetValue(port), 4053), addresses, r.GetValue(minWorkers), timeout, r.GetValue(training) ?? [], tls)
-                : Worker(host, Port(r.GetValue(port), 0), addresses, timeout, tls);
+            var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            void Flag<T>(NodeSetting setting, Option<T> option)
+            {
+                if (r.GetResult(option) is { Implicit: false } && r.GetValue(option) is { } value)
+                    flags[setting.Path] = Convert.ToString(value, CultureInfo.InvariantCulture);
+            }
+            Flag(NodeConfiguration.Role, role); Flag(NodeConfiguration.Hostname, hostname); Flag(NodeConfiguration.Port, port);
+            Flag(NodeConfiguration.SeedNodes, seeds); Flag(NodeConfiguration.MinWorkers, minWorkers); Flag(NodeConfiguration.JoinTimeout, joinTimeout);
+            Flag(NodeConfiguration.TlsCert, cert); Flag(NodeConfiguration.TlsPasswordFile, passwordFile);
+            Flag(NodeConfiguration.LogLevel, logLevel); Flag(NodeConfiguration.LogFormat, logFormat);
+            Flag(NodeConfiguration.MetricsPort, metricsPort); Flag(NodeConfiguration.MetricsHost, metricsHost);
+            foreach (var (key, value) in (r.GetValue(akka) ?? []).Select(NodeConfiguration.AkkaFlag)) flags[key] = value;
+            var configuration = NodeConfiguration.Build(NodeConfiguration.Files(), Environment.GetEnvironmentVariables(), flags);
+            return Run(NodeSettings.From(configuration), configuration, r.GetValue(insecure), r.GetValue(training) ?? []);
         });
         return command;
     }
 
-    private static int Port(int? flag, int fallback)
+    private static int Run(NodeSettings s, IConfiguration configuration, bool plain, string[] training)
     {
-        var env = Environment.GetEnvironmentVariable("DBP_PORT");
-        int port = flag ?? (env is null ? fallback : int.TryParse(env, out var p) ? p : throw new UsageException($"DBP_PORT: '{env}' is not a port"));
-        return port is >= 0 and <= 65535 ? port : throw new UsageException($"--port {port} is not a port");
+        var addresses = s.SeedNodes.Select(seed => Seed(seed, plain)).ToArray();
+        if (s.Role is not (ActorSystems.ParameterServerRole or ActorSystems.WorkerRole))
+            throw new UsageException(s.Role is null ? "--role is required: parameter-server or worker" : $"--role: unknown '{s.Role}' (parameter-server or worker)");
+        var tls = Tls(plain, s.TlsCert, s.TlsPasswordFile, s.Hostname, addresses);
+        var akka = NodeConfiguration.Akka(configuration);
+        using var logs = NodeLogging.Create(s, configuration);
+        var node = new Node(logs, akka, s, configuration);
+        using var metrics = MetricsExport.Start(s.MetricsPort, s.MetricsHost);
+        if (s.MetricsPort is int mp) node.Log.LogInformation("metrics at http://{Host}:{Port}/metrics", s.MetricsHost, mp);
+        return s.Role == ActorSystems.ParameterServerRole
+            ? ParameterServer(node, s.Hostname, s.Port ?? 4053, addresses, s.MinWorkers, s.JoinTimeout, training, tls)
+            : Worker(node, s.Hostname, s.Port ?? 0, addresses, s.JoinTimeout, tls);
+    }
+
+    /// <summary>What every incarnation of this process's node shares: its log, its Akka configuration and settings.</summary>
+    private sealed record Node(ILoggerFactory Logs, Config Akka, NodeSettings Settings, IConfiguration Configuration)
+    {
+        public ILogger Log { get; } = Logs.CreateLogger(NodeLogging.Category);
     }
 
     /// <summary>A seed address, checked, in this node's own scheme (akka.ssl.tcp with TLS, akka.tcp without).</summary>
@@ -100,52 +126,54 @@ public static class NodeCommand
         catch (CertificateException e) { throw new UsageException(e.Message); }
     }
 
-    private static ActorSystem Start(string host, int port, string role, ClusterTls? tls)
+    private static NodeHost Start(Node node, string host, int port, string role, ClusterTls? tls)
     {
-        if (tls is null) Console.Error.WriteLine("dbp: WARNING: --insecure: no TLS; any process on this machine can join this cluster, read the model and send it gradients");
-        try { return ActorSystems.CreateCluster(host, port, role, [], tls); }
+        if (tls is null) node.Log.LogWarning("--insecure: no TLS; any process on this machine can join this cluster, read the model and send it gradients");
+        try { return NodeHost.Start(node.Akka, host, port, role, tls, node.Settings, node.Configuration, node.Logs); }
         catch (Exception e) when (e is not UsageException)
         {
             throw new IOException($"cannot start a node on {host}:{port}: {e.GetBaseException().Message}");
         }
     }
 
-    /// <summary>Prints the first few TLS refusals as they happen, then only counts them.</summary>
-    private static void ReportRefusals(ClusterTls? tls)
+    /// <summary>Logs the first few TLS refusals as they happen, then only counts them.</summary>
+    private static void ReportRefusals(Node node, ClusterTls? tls)
     {
         if (tls is null) return;
-        tls.Refused += line => { if (tls.Refusals <= RefusalsShown) Console.Error.WriteLine($"dbp: {line}"); };
+        tls.Refused += line => { if (tls.Refusals <= RefusalsShown) node.Log.LogWarning("{Refusal}", line); };
     }
 
     private static string Describe(ClusterTls? tls) => tls is null ? "without TLS" : $"with TLS, cluster certificate {ClusterTls.Short(tls.Fingerprint)}";
 
-    private static int ParameterServer(string host, int port, Address[] seeds, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls)
+    private static int ParameterServer(Node node, string host, int port, Address[] seeds, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls)
     {
         if (JobLimits.Count("--min-workers", minWorkers, JobLimits.MaxWorkers) is { } bad) throw new UsageException(bad);
         if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist|csv [flags]");
         var request = TrainCommand.Parse(training);
         var model = request.Settings.Objective.Model.Parameters;
-        if (JobLimits.Frame(model.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)), model.Count, request.Settings.MicroShard, ActorSystems.MaximumFrameSize) is { } tooBig)
+        long frame = node.Akka.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000;
+        if (JobLimits.Frame(model.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)), model.Count, request.Settings.MicroShard, frame) is { } tooBig)
             throw new UsageException(tooBig);
-        ReportRefusals(tls);
-        var system = Start(host, port, ActorSystems.ParameterServerRole, tls);
+        ReportRefusals(node, tls);
+        using var hosted = Start(node, host, port, ActorSystems.ParameterServerRole, tls);
+        var system = hosted.System;
         var cluster = Akka.Cluster.Cluster.Get(system);
         // Alone, the first node seeds itself; with seed nodes (the other server nodes), it joins them, and the
         // oldest parameter-server node is the active one, the others its standbys (Failover.ServerRole).
         if (seeds.Length == 0) cluster.Join(cluster.SelfAddress);
         else cluster.JoinSeedNodes(seeds);
         var role = new Actors.Failover.ServerRole(system, request.Settings);
-        Console.Error.WriteLine($"dbp: parameter server at {cluster.SelfAddress} ({Describe(tls)})");
+        node.Log.LogInformation("parameter server at {Address} ({Tls})", cluster.SelfAddress, Describe(tls));
         var turn = role.AwaitTurn();
         if (turn.Ended is { } over)
         {
-            Console.Error.WriteLine($"dbp: the run ended on the active parameter server ({(over.Succeeded ? "succeeded" : over.Reason)}); this standby leaves");
+            node.Log.LogInformation("the run ended on the active parameter server ({Outcome}); this standby leaves", over.Succeeded ? "succeeded" : over.Reason);
             Leave(system);
             return over.Succeeded ? 0 : 1;
         }
         if (turn.Stopped) throw new IOException("this parameter server was removed from the cluster while it stood by");
         request = request with { Start = Actors.Failover.StandbyRules.ResumeFrom(turn.Resume, request.Start) };
-        Console.Error.WriteLine($"dbp: this node is the active parameter server, from step {request.Start.Step}; waiting for {minWorkers} worker node(s)");
+        node.Log.LogInformation("this node is the active parameter server, from step {Step}; waiting for {Workers} worker node(s)", request.Start.Step, minWorkers);
         var ended = new RunEnded(false, "the parameter server stopped");
         try
         {
@@ -162,7 +190,7 @@ public static class NodeCommand
         {
             role.AnnounceEnded(ended, TimeSpan.FromSeconds(5)); // first: a standby must not take over a run that ended
             WorkerHost.AnnounceRunEnded(system, ended, TimeSpan.FromSeconds(5));
-            if (tls?.Refusals > RefusalsShown) Console.Error.WriteLine($"dbp: refused {tls.Refusals} TLS connections in all");
+            if (tls?.Refusals > RefusalsShown) node.Log.LogWarning("refused {Count} TLS connections in all", tls.Refusals);
             Leave(system);
         }
     }
@@ -171,16 +199,17 @@ public static class NodeCommand
     private static string WhyNotJoined(Address[] seeds, ClusterTls? tls) =>
         ClusterTls.Diagnose(seeds[0].Host!, seeds[0].Port!.Value, tls, TimeSpan.FromSeconds(5));
 
-    private static int Worker(string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls)
+    private static int Worker(Node node, string host, int port, Address[] seeds, TimeSpan joinTimeout, ClusterTls? tls)
     {
         if (seeds.Length == 0) throw new UsageException("a worker needs --seed-nodes (or DBP_SEED_NODES), e.g. akka.ssl.tcp://dbp@127.0.0.1:4053");
-        ReportRefusals(tls);
+        ReportRefusals(node, tls);
         var seedText = string.Join(", ", seeds.Select(s => s.ToString()));
         for (int incarnation = 0; ; incarnation++)
         {
             var wait = incarnation == 0 ? joinTimeout : joinTimeout > MinRejoinWait ? joinTimeout : MinRejoinWait;
             // Seeds are joined only once the worker host exists: the server sends the job as soon as this node is up.
-            var system = Start(host, port, ActorSystems.WorkerRole, tls);
+            using var hosted = Start(node, host, port, ActorSystems.WorkerRole, tls);
+            var system = hosted.System;
             var cluster = Akka.Cluster.Cluster.Get(system);
             var joined = new TaskCompletionSource();
             cluster.RegisterOnMemberUp(() => joined.TrySetResult());
@@ -196,7 +225,8 @@ public static class NodeCommand
                     ? $"could not join the cluster through {seedText} within {wait.TotalSeconds:0} s: {why}"
                     : $"the parameter server was lost: could not rejoin through {seedText} within {wait.TotalSeconds:0} s ({why})");
             }
-            Console.Error.WriteLine(incarnation == 0 ? $"dbp: worker {cluster.SelfAddress} joined ({Describe(tls)})" : $"dbp: worker {cluster.SelfAddress} rejoined as a new node");
+            if (incarnation == 0) node.Log.LogInformation("worker {Address} joined ({Tls})", cluster.SelfAddress, Describe(tls));
+            else node.Log.LogInformation("worker {Address} rejoined as a new node", cluster.SelfAddress);
             var serverGone = new TaskCompletionSource<string>();
             var cutOff = new TaskCompletionSource();
             system.ActorOf(ServerWatch.Props(serverGone, cutOff));
@@ -222,7 +252,7 @@ public static class NodeCommand
             // failure detector allows. This incarnation is finished; a new one joins.
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
             if (incarnation + 1 > MaxRejoins) throw new IOException($"this node was removed from the cluster {MaxRejoins + 1} times; giving up");
-            Console.Error.WriteLine($"dbp: worker {cluster.SelfAddress} was removed from the cluster (paused or cut off for too long); rejoining as a new node ({incarnation + 1} of {MaxRejoins})");
+            node.Log.LogWarning("worker {Address} was removed from the cluster (paused or cut off for too long); rejoining as a new node ({Count} of {Max})", cluster.SelfAddress, incarnation + 1, MaxRejoins);
         }
     }
 

@@ -19,7 +19,20 @@ public static partial class TrainCommand
         var command = new Command("train", Description);
         foreach (var task in Tasks())
         {
-            task.Command.SetAction(r => task.Request(r).Run(Console.Out));
+            // Only here, not in Parse: a node serves its metrics with its own flags.
+            var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics at http://HOST:PORT/metrics while training" };
+            var metricsHost = new Option<string?>("--metrics-host") { Description = "address the metrics endpoint binds (default 127.0.0.1, 0.0.0.0 for every address)" };
+            task.Command.Options.Add(metricsPort);
+            task.Command.Options.Add(metricsHost);
+            task.Command.SetAction(r =>
+            {
+                var request = task.Request(r);
+                int? port = r.GetValue(metricsPort) is { } p ? p is >= 1 and <= 65535 ? p : throw new UsageException($"--metrics-port: {p} is not a port from 1 to 65535") : null;
+                var host = MetricsExport.Host(r.GetValue(metricsHost), "--metrics-host");
+                // The exporters' assemblies load only when they are asked for: a plain dbp train starts as fast as before.
+                using var metrics = port is not null || MetricsExport.OtlpConfigured() ? MetricsExport.Start(port, host) : null;
+                return request.Run(Console.Out);
+            });
             command.Subcommands.Add(task.Command);
         }
         return command;

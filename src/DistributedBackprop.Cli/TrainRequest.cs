@@ -58,7 +58,7 @@ public sealed record TrainRequest(
             _ => choice,
         };
         Engines.UseThreads(choice, Threads);
-        using var engine = Engines.Create(choice, Settings, Train, Checkpoint);
+        using var engine = new MeteredEngine(Engines.Create(choice, Settings, Train, Checkpoint), Settings);
         var curves = new Curves(HeldName);
         switch (Job.Task)
         {

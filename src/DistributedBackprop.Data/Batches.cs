@@ -14,6 +14,9 @@ public sealed record Batches(int Examples, int BatchSize, bool Shuffle, int Seed
 
     public (int Epoch, int Index) Cursor(long step) => ((int)(step / PerEpoch), (int)(step % PerEpoch));
 
+    /// <summary>How many examples step <paramref name="step"/> uses (the last batch of an epoch may be smaller).</summary>
+    public int SizeOf(long step) => Math.Min(BatchSize, Examples - Cursor(step).Index * BatchSize);
+
     /// <summary>The example indices of step <paramref name="step"/> (counting from 0).</summary>
     public int[] For(long step)
     {

@@ -66,7 +66,7 @@ public sealed class DataChannel : IDisposable
     public bool Send(Address node, ParameterUpdate update)
     {
         if (!_workers.TryGetValue(node, out var connection) || !connection.Open) return false;
-        connection.Send(s => Interlocked.Add(ref _bytes, TensorFrames.WriteUpdate(s, update)));
+        connection.Send(s => ByteCount.Add(ref _bytes, TensorFrames.WriteUpdate(s, update)));
         return true;
     }
 
@@ -125,7 +125,7 @@ public sealed class DataChannel : IDisposable
             if (kind != TensorFrames.Gradient) throw new ChannelException($"a worker sent a frame of kind {kind}");
             var buffers = _pool.Rent();
             var gradient = TensorFrames.ReadGradient(stream, frame, _model, buffers);
-            Interlocked.Add(ref _bytes, frame.Length + tensorBytes);
+            ByteCount.Add(ref _bytes, frame.Length + tensorBytes);
             if (_coordinator is { } coordinator) coordinator.Tell(new Coordinator.RemoteGradient(node, gradient));
             else _pool.Return(buffers);
         }

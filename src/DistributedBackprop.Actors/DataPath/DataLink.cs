@@ -41,7 +41,7 @@ public sealed class DataLink : IDisposable
             {
                 if (kind != TensorFrames.Update) throw new ChannelException($"the server sent a frame of kind {kind}");
                 worker.Tell(TensorFrames.ReadUpdate(stream, header, model, ring[received++ % Versions]));
-                Interlocked.Add(ref link._bytes, header.Length + model.Sizes.Sum() * (long)sizeof(float));
+                ByteCount.Add(ref link._bytes, header.Length + model.Sizes.Sum() * (long)sizeof(float));
             }
         }, tls is null ? null : Connection.TlsClient(tls, endpoint[..colon]));
         return link;
@@ -56,7 +56,7 @@ public sealed class DataLink : IDisposable
     /// <summary>Sends a gradient whose buffers are the pool's: they go back to it once written.</summary>
     public void Send(GradientShard gradient) => _connection.Send(s =>
     {
-        Interlocked.Add(ref _bytes, TensorFrames.WriteGradient(s, gradient));
+        ByteCount.Add(ref _bytes, TensorFrames.WriteGradient(s, gradient));
         _pool.Return([.. gradient.Gradients.Select(t => t.Value.Buffer)]);
     });
 
