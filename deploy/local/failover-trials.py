@@ -14,22 +14,19 @@ dll = os.path.join(root, "src/DistributedBackprop.Cli/bin/Release/net10.0/dbp.dl
 
 
 def trial(n, steps, rng, reference, limit=600):
-    training = ["train", "regression", "--steps", str(steps), "--hidden", "8,8", "--log-every", "200"]
+    every = 50
+    training = ["train", "regression", "--steps", str(steps), "--hidden", "8,8", "--log-every", str(every)]
     logs = tempfile.mkdtemp(prefix=f"dbp-failover-{n}-")
-    script = subprocess.Popen([os.path.join(here, "cluster.sh"), "--servers", "2", "--logs", logs, "--timeout", str(limit), "--", *training],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    err_path = os.path.join(logs, "cluster.err")
+    with open(err_path, "w") as err_file:
+        script = subprocess.Popen([os.path.join(here, "cluster.sh"), "--servers", "2", "--logs", logs, "--timeout", str(limit), "--", *training],
+                                  stdout=subprocess.PIPE, stderr=err_file, text=True)
     outs = [os.path.join(logs, "parameter-server.stdout"), os.path.join(logs, "parameter-server-2.stdout")]
-    seen, last_change, longest, pid, killed_at, first_at = [0, 0], None, 0.0, None, None, None
-    delay = None
+    # The moment: a random step of the run's first 90%, and a random time after its line (lines are 50 steps apart).
+    target, extra = rng.randrange(every, int(steps * 0.9)), rng.uniform(0, 0.3)
+    seen, last_change, longest, killed_at, reached_at, active_at, first_after = [0, 0], None, 0.0, None, None, None, None
     start = time.monotonic()
-    err_lines = []
-    os.set_blocking(script.stderr.fileno(), False)
     while script.poll() is None and time.monotonic() - start < limit:
-        chunk = script.stderr.read()
-        if chunk:
-            err_lines.append(chunk)
-            m = re.search(r"started parameter-server \(pid (\d+)\)", "".join(err_lines))
-            if m: pid = int(m.group(1))
         now = time.monotonic()
         for i, path in enumerate(outs):
             try:
@@ -40,30 +37,34 @@ def trial(n, steps, rng, reference, limit=600):
                 seen[i] = count
                 if last_change is not None: longest = max(longest, now - last_change)
                 last_change = now
-                if first_at is None:
-                    first_at = now
-                    delay = rng.uniform(0, 0.8) * reference["seconds"] * 3  # a cluster step costs ~3x one in process here
-        if killed_at is None and first_at is not None and pid is not None and now - first_at >= delay:
-            os.kill(pid, signal.SIGKILL)
+        if reached_at is None and seen[0] * every >= target: reached_at = now
+        if killed_at is not None and active_at is None and "active parameter server" in open(os.path.join(logs, "parameter-server-2.log")).read():
+            active_at = now
+        if active_at is not None and first_after is None and seen[1] > 0: first_after = now
+        if killed_at is None and reached_at is not None and now - reached_at >= extra:
+            pid = re.search(r"started parameter-server \(pid (\d+)\)", open(err_path).read())
+            os.kill(int(pid.group(1)), signal.SIGKILL)  # the process cluster.sh started, by the pid it printed
             killed_at = now
         time.sleep(0.05)
-    out, rest = script.communicate(timeout=120)
-    err = "".join(err_lines) + rest
+    out, _ = script.communicate(timeout=120)
+    # The script's code counts the server killed here (137): the run's outcome is the standby's code.
+    code = re.search(r"parameter-server-2 ended with exit code (\d+)", open(err_path).read())
     hash_line = [l for l in out.splitlines() if l.startswith("param_hash ")]
     got = hash_line[-1].split()[1] if hash_line else None
     resumed = re.search(r"active parameter server, from step (\d+)", open(os.path.join(logs, "parameter-server-2.log")).read())
     return {
-        "trial": n, "exit": script.returncode, "same_hash": got == reference["param_hash"],
-        "killed_after_s": round(killed_at - first_at, 1) if killed_at else None,
-        "steps_before_kill_printed": seen[0] * 200, "standby_resumed_from": int(resumed.group(1)) if resumed else None,
-        "longest_stall_s": round(longest, 1), "logs": logs,
+        "trial": n, "standby_exit": int(code.group(1)) if code else None, "same_hash": got == reference["param_hash"],
+        "killed_near_step": target if killed_at else None, "standby_resumed_from": int(resumed.group(1)) if resumed else None,
+        "longest_stall_s": round(longest, 1),
+        "kill_to_active_s": round(active_at - killed_at, 1) if active_at else None,
+        "active_to_first_line_s": round(first_after - active_at, 1) if first_after else None, "logs": logs,
     }
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=10)
-    ap.add_argument("--steps", type=int, default=20000)
+    ap.add_argument("--steps", type=int, default=12000)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     if not os.path.isfile(dll): sys.exit(f"failover-trials: {dll} not found: dotnet build src/DistributedBackprop.Cli -c Release")
@@ -75,7 +76,7 @@ def main():
     for n in range(1, a.trials + 1):
         results.append(trial(n, a.steps, rng, ref))
         print(json.dumps(results[-1]), flush=True)
-    ok = sum(r["same_hash"] and r["exit"] == 0 for r in results)
+    ok = sum(r["same_hash"] and r["standby_exit"] == 0 for r in results)
     print(json.dumps({"trials": a.trials, "undisturbed_hash": ok, "longest_stall_s": max(r["longest_stall_s"] for r in results)}))
 
 
