@@ -163,7 +163,7 @@ public static class NodeCommand
         if (seeds.Length == 0) cluster.Join(cluster.SelfAddress);
         else cluster.JoinSeedNodes(seeds);
         var role = new Actors.Failover.ServerRole(system, request.Settings);
-        node.Log.LogInformation("parameter server at {Address} ({Tls})", cluster.SelfAddress, Describe(tls));
+        node.Log.LogInformation("parameter server {Address} started ({Tls}): active if it is the oldest of its role, else a standby", cluster.SelfAddress, Describe(tls));
         var turn = role.AwaitTurn();
         if (turn.Ended is { } over)
         {
@@ -173,7 +173,8 @@ public static class NodeCommand
         }
         if (turn.Stopped) throw new IOException("this parameter server was removed from the cluster while it stood by");
         request = request with { Start = Actors.Failover.StandbyRules.ResumeFrom(turn.Resume, request.Start) };
-        node.Log.LogInformation("this node is the active parameter server, from step {Step}; waiting for {Workers} worker node(s)", request.Start.Step, minWorkers);
+        node.Log.LogInformation("parameter server at {Address} ({Tls}), waiting for {Workers} worker node(s); the active parameter server, from step {Step}",
+            cluster.SelfAddress, Describe(tls), minWorkers, request.Start.Step);
         var ended = new RunEnded(false, "the parameter server stopped");
         try
         {

@@ -25,7 +25,7 @@ public class FailoverTests
         int first = Nodes.FreePort(), second = Nodes.FreePort();
         var seeds = $"{Nodes.Seed(first)},{Nodes.Seed(second)}";
         var active = Server(nodes, first, seeds);
-        active.WaitToSay("this node is the active parameter server");
+        active.WaitToSay("the active parameter server");
         var standby = Server(nodes, second, seeds); // younger, so a standby
         var workers = new[] { Worker(nodes, seeds), Worker(nodes, seeds) };
         active.WaitToPrint("1000,\t");
@@ -33,7 +33,7 @@ public class FailoverTests
         active.Process.Kill(); // SIGKILL: no goodbye, no hand-over
         Assert.True(standby.WaitForExit() == 0, standby.Err);
         // It resumed from a state the active one sent it, not from the start.
-        var from = Regex.Match(standby.Err, @"this node is the active parameter server, from step (\d+)");
+        var from = Regex.Match(standby.Err, @"the active parameter server, from step (\d+)");
         Assert.True(from.Success, standby.Err);
         Assert.InRange(long.Parse(from.Groups[1].Value), 1, 3999);
         Assert.Equal(nodes.InProcessHash([.. Training, "--json"]), standby.TableHash());
