@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs a dbp cluster on this machine: one parameter-server node and N worker nodes, each a process on
-# 127.0.0.1 with its own log. The training arguments go to the server; when it ends, its standard output (the
-# JSON lines) is printed and its exit code is this script's. Every process the script starts is stopped when
+# Runs a dbp cluster on this machine: one parameter-server node (or several: one active, the others standing
+# by) and N worker nodes, each a process on 127.0.0.1 with its own log. The training arguments go to every
+# server; when they end, their standard output (the JSON lines) is printed, in the order they were started,
+# and the exit code of the servers this script did not kill is this script's. Every process the script starts is stopped when
 # the script ends, however it ends (normally, on an error, on --timeout, on Ctrl-C or SIGTERM), through the
 # process ids it recorded: each node runs in its own process group, so whatever a node started goes too.
 set -euo pipefail
@@ -10,16 +11,19 @@ usage() {
   cat <<'EOF'
 usage: deploy/local/cluster.sh [OPTIONS] -- train regression|fashion-mnist [TRAINING FLAGS]
 
-Starts one parameter-server node and N worker nodes on 127.0.0.1, waits for the server to finish, prints
-its standard output and exits with its exit code. Only the server's output goes to standard output; the
-script's own messages go to standard error.
+Starts one parameter-server node (or --servers N: the first is active, the others stand by and take over
+if it is lost) and N worker nodes on 127.0.0.1, waits for the servers to finish, prints their standard
+output and exits with their exit code. Only the servers' output goes to standard output; the script's own
+messages go to standard error.
 
   --workers N                 worker nodes (default 2)
-  --port P                    the parameter server's port (default 4053); refused if something listens on it
+  --servers N                 parameter-server nodes with the same job (default 1), on ports P, P+1, ...
+  --port P                    the first parameter server's port (default 4053); refused if something listens on it
   --logs DIR                  where the logs go (default deploy/local/logs/<timestamp>)
   --build                     build the CLI in Release first (dotnet build src/DistributedBackprop.Cli -c Release)
   --timeout SECONDS           the longest the build and the training may take together (default 600)
   --kill-worker-after SECONDS kill -9 the first worker that many seconds after the nodes start
+  --kill-server-after SECONDS kill -9 the active (first) server that many seconds after the nodes start
   --tls-cert FILE             the cluster's certificate (dbp cert); by default a new one is made in the logs folder
   --insecure                  no TLS (the nodes are on 127.0.0.1 only, the one place dbp allows it)
   -h, --help                  this text
@@ -28,6 +32,7 @@ DBP_CMD, when set, is the command that runs dbp (split on spaces; default
 "dotnet src/DistributedBackprop.Cli/bin/Release/net10.0/dbp.dll").
 
 example: deploy/local/cluster.sh --workers 3 -- train regression --steps 600 --json
+         deploy/local/cluster.sh --servers 2 --kill-server-after 8 -- train regression --steps 20000 --json
 EOF
 }
 
@@ -38,6 +43,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
 workers=2
+servers=1
+kill_server_after=""
 port=4053
 logs=""
 build=0
@@ -47,10 +54,12 @@ tls_cert=""
 insecure=0
 while (($# > 0)); do
   case $1 in
-    --workers | --port | --logs | --timeout | --kill-worker-after | --tls-cert)
+    --workers | --servers | --port | --logs | --timeout | --kill-worker-after | --kill-server-after | --tls-cert)
       (($# >= 2)) || die "$1 needs a value (see --help)"
       case $1 in
         --workers) workers=$2 ;;
+        --servers) servers=$2 ;;
+        --kill-server-after) kill_server_after=$2 ;;
         --port) port=$2 ;;
         --logs) logs=$2 ;;
         --timeout) timeout=$2 ;;
@@ -70,11 +79,15 @@ done
 train_args=("$@")
 
 is_count "$workers" || die "--workers must be a whole number above 0, not '$workers'"
+is_count "$servers" && ((10#$servers <= 8)) || die "--servers must be a whole number from 1 to 8, not '$servers'"
 if ! is_count "$port" || ((10#$port > 65535)); then die "--port must be between 1 and 65535, not '$port'"; fi
 is_count "$timeout" || die "--timeout must be a whole number of seconds above 0, not '$timeout'"
 [[ -z $kill_worker_after ]] || [[ $kill_worker_after =~ ^[0-9]+$ ]] ||
   die "--kill-worker-after must be a whole number of seconds, not '$kill_worker_after'"
-workers=$((10#$workers)) port=$((10#$port)) timeout=$((10#$timeout))
+[[ -z $kill_server_after ]] || [[ $kill_server_after =~ ^[0-9]+$ ]] ||
+  die "--kill-server-after must be a whole number of seconds, not '$kill_server_after'"
+workers=$((10#$workers)) servers=$((10#$servers)) port=$((10#$port)) timeout=$((10#$timeout))
+((port + servers - 1 <= 65535)) || die "--port $port leaves no room for $servers servers"
 if [[ -n $tls_cert ]]; then
   ((!insecure)) || die "--tls-cert and --insecure contradict each other"
   [[ -f $tls_cert ]] || die "--tls-cert: $tls_cert is not a file"
@@ -103,7 +116,10 @@ port_in_use() {
   if command -v ss >/dev/null && [[ -n $(ss -Hltn "sport = :$1") ]]; then return 0; fi
   timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null # connects only if something listens
 }
-port_in_use "$port" && die "port $port is in use (see: ss -ltnp 'sport = :$port'); pick another with --port"
+for ((k = 0; k < servers; k++)); do
+  p=$((port + k))
+  port_in_use "$p" && die "port $p is in use (see: ss -ltnp 'sport = :$p'); pick another with --port"
+done
 
 if [[ -z $logs ]]; then logs="$here/logs/$(date +%Y%m%d-%H%M%S)-$$"; fi
 mkdir -p "$logs"
@@ -215,7 +231,7 @@ fi
 # Every node holds the same certificate and accepts only peers that present it (mutual TLS).
 if ((insecure)); then
   tls=(--insecure)
-  seed="akka.tcp://dbp@127.0.0.1:$port"
+  scheme="akka.tcp"
 else
   if [[ -z $tls_cert ]]; then
     tls_cert="$logs/cluster.pfx"
@@ -226,12 +242,31 @@ else
     echo "cluster: made the cluster certificate $tls_cert" >&2
   fi
   tls=(--tls-cert "$tls_cert")
-  seed="akka.ssl.tcp://dbp@127.0.0.1:$port"
+  scheme="akka.ssl.tcp"
 fi
-start parameter-server "$logs/parameter-server.stdout" "$logs/parameter-server.log" \
-  "${dbp_cmd[@]}" node "${tls[@]}" --role parameter-server --hostname 127.0.0.1 --port "$port" --min-workers "$workers" \
-  -- "${train_args[@]}"
-server=$((${#pids[@]} - 1))
+# Every server node is a seed: a worker (re)joins through whichever is up.
+seed="$scheme://dbp@127.0.0.1:$port"
+for ((k = 1; k < servers; k++)); do seed+=",$scheme://dbp@127.0.0.1:$((port + k))"; done
+server_seeds=()
+if ((servers > 1)); then server_seeds=(--seed-nodes "$seed"); fi
+server_ids=() # indices into pids of the servers, in the order they started
+for ((k = 0; k < servers; k++)); do
+  name=parameter-server
+  if ((k > 0)); then name="parameter-server-$((k + 1))"; fi
+  start "$name" "$logs/$name.stdout" "$logs/$name.log" \
+    "${dbp_cmd[@]}" node "${tls[@]}" --role parameter-server --hostname 127.0.0.1 --port "$((port + k))" "${server_seeds[@]}" \
+    --min-workers "$workers" -- "${train_args[@]}"
+  server_ids+=($((${#pids[@]} - 1)))
+  # The first server must be the oldest (so the active one) before the others join.
+  if ((k == 0 && servers > 1)); then
+    while ! grep -q "active parameter server" "$logs/$name.log" 2>/dev/null; do
+      running "${pids[-1]}" || die "the first parameter server ended before it became active; see $logs/$name.log"
+      ((SECONDS < deadline)) || die "timed out waiting for the first parameter server"
+      sleep 0.2
+    done
+  fi
+done
+server=${server_ids[0]}
 first_worker=${#pids[@]}
 for ((w = 1; w <= workers; w++)); do
   start "worker-$w" "$logs/worker-$w.log" "$logs/worker-$w.log" \
@@ -250,9 +285,15 @@ report_ended_workers() {
   done
 }
 
+servers_running() {
+  local i
+  for i in "${server_ids[@]}"; do if running "${pids[i]}"; then return 0; fi; done
+  return 1
+}
 started=$SECONDS
 killed=0
-while running "${pids[server]}"; do
+server_killed=0
+while servers_running; do
   if ((SECONDS >= deadline)); then
     echo "cluster: timed out after ${timeout}s waiting for the parameter server; stopping every node" >&2
     exit 124
@@ -264,13 +305,23 @@ while running "${pids[server]}"; do
       signal KILL "${pids[first_worker]}"
     fi
   fi
+  if [[ -n $kill_server_after ]] && ((!server_killed && SECONDS - started >= kill_server_after)); then
+    server_killed=1
+    if running "${pids[server]}"; then
+      echo "cluster: kill -9 ${names[server]} (pid ${pids[server]}) after ${kill_server_after}s" >&2
+      signal KILL "${pids[server]}"
+    fi
+  fi
   report_ended_workers
   sleep 0.2
 done
-reap "$server"
-server_code=$code
-echo "cluster: parameter-server ended with exit code $server_code" >&2
-
+server_code=0
+for i in "${server_ids[@]}"; do
+  reap "$i"
+  echo "cluster: ${names[i]} ended with exit code $code" >&2
+  if ((i == server && server_killed)); then continue; fi # killed here: its code is ours, not the run's
+  if ((code > server_code)); then server_code=$code; fi
+done
 # The workers leave by themselves once the server has left the cluster; give them a little while.
 worker_deadline=$((SECONDS + grace))
 ((worker_deadline < deadline)) || worker_deadline=$deadline
@@ -285,9 +336,12 @@ while :; do
 done
 if ((left > 0)); then echo "cluster: $left worker(s) still running ${grace}s after the server ended; stopping them" >&2; fi
 
-cat "$logs/parameter-server.stdout"
+for i in "${server_ids[@]}"; do cat "$logs/${names[i]}.stdout"; done
 if ((server_code != 0)); then
   echo "cluster: the parameter server failed (exit $server_code); the end of its log:" >&2
-  tail -n 20 "$logs/parameter-server.log" >&2
+  for i in "${server_ids[@]}"; do
+    if ((servers > 1)); then echo "cluster: ${names[i]}:" >&2; fi
+    tail -n 20 "$logs/${names[i]}.log" >&2
+  done
 fi
 exit "$server_code"

@@ -22,6 +22,7 @@ public sealed class ClusterEngine : ITrainingEngine
     private readonly GradientPool _pool;
     private readonly DataPath.DataChannel _channel;
 
+    private int _runs; // a coordinator of each run (an epoch, for the epoch tasks) has a name of its own
     private readonly double _audit;
     private readonly TimeSpan _resendAfter;
 
@@ -53,10 +54,15 @@ public sealed class ClusterEngine : ITrainingEngine
         AwaitWorkers();
         var done = new TaskCompletionSource<RunOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         var plan = new StepPlan(_settings, until, _checkpoint, WaitForWorkers: true, _resendAfter, Audit: _audit);
-        var coordinator = _system.ActorOf(Coordinator.Props(plan, state, onStep, done, pool: _pool, channel: _channel));
+        // Standby servers hear the state after the steps; the replicator needs the coordinator's path, the coordinator its steps.
+        var name = $"coordinator-{_runs++}";
+        var replicator = _system.ActorOf(Failover.Replicator.Props($"/user/{name}/parameter-server"));
+        Action<StepLog> log = step => { onStep?.Invoke(step); replicator.Tell(new Failover.Replicator.Stepped(step.Step)); };
+        var coordinator = _system.ActorOf(Coordinator.Props(plan, state, log, done, pool: _pool, channel: _channel), name);
         _channel.SetCoordinator(coordinator);
         _recruiter.Tell(new Recruiter.SetCoordinator(coordinator));
         var outcome = done.Task.GetAwaiter().GetResult();
+        _system.Stop(replicator);
         _recruiter.Tell(new Recruiter.SetCoordinator(null));
         _channel.SetCoordinator(null);
         return outcome.Error is null ? outcome.State! : throw outcome.Error;

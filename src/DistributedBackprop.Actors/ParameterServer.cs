@@ -19,7 +19,8 @@ public sealed class ParameterServer : ReceiveActor
     {
         _state = initial;
         Receive<object>(_ => !Sender.Path.Address.HasLocalScope, m => Context.GetLogger().Warning("refused {0} from {1}", m.GetType().Name, Sender));
-        Receive<GetState>(_ => Sender.Tell(new StateSnapshot(_state.Version, _state.Step, NamedTensor.From(_state.Parameters), _state.Optimizer.Step, NamedTensor.From(_state.Optimizer.Slots))));
+        // Copies: the server writes its buffers in place, and a snapshot may be sent on to a standby after the next step.
+        Receive<GetState>(_ => Sender.Tell(new StateSnapshot(_state.Version, _state.Step, Copy(_state.Parameters), _state.Optimizer.Step, Copy(_state.Optimizer.Slots))));
         Receive<GetCounters>(_ => Sender.Tell(new ServerCounters(_state.Version, _state.Step, _state.Duplicates, _state.Stale)));
         Receive<SaveCheckpoint>(save => Sender.Tell(new CheckpointSaved(save.Step, Save(save.Step, settings, checkpoint))));
         Receive<IDbpMessage>(ServerSnapshots.Handles, message =>
@@ -45,6 +46,8 @@ public sealed class ParameterServer : ReceiveActor
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return e.Message; }
         return null;
     }
+
+    private static NamedTensor[] Copy(Nn.Parameters<float> p) => [.. p.Select(t => new NamedTensor(t.Name, new Core.Tensor<float>(t.Value.ToArray(), t.Value.Dims)))];
 
     public static Props Props(ServerState initial, TrainingSettings settings, CheckpointPolicy? checkpoint, IActorRef coordinator) =>
         Akka.Actor.Props.Create(() => new ParameterServer(initial, settings, checkpoint, coordinator));

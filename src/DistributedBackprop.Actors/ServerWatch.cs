@@ -5,8 +5,9 @@ using Akka.Remote;
 namespace DistributedBackprop.Actors;
 
 /// <summary>
-/// On a worker node: completes <c>serverGone</c> when the parameter-server node leaves the cluster (it does
-/// so at the end of every run, after saying how the run ended). Its removal alone is not leaving: when this
+/// On a worker node: completes <c>serverGone</c> when the last parameter-server node leaves the cluster (the
+/// active one does so at the end of every run, after saying how the run ended; a standby leaving is not the
+/// end). Its removal alone is not leaving: when this
 /// node is downed, its own cluster reports every member removed as it shuts down, and the node then rejoins
 /// instead. Completes <c>cutOff</c> when the server has quarantined this node (it downed it while it was
 /// paused or unreachable): this incarnation can never talk to it again, so the node starts a new one at
@@ -21,7 +22,9 @@ public sealed class ServerWatch : ReceiveActor
         // server, the cluster's leader, is gone before it could gossip them.
         Receive<ClusterEvent.IMemberEvent>(e =>
         {
-            if (e.Member.HasRole(ActorSystems.ParameterServerRole) && e is ClusterEvent.MemberLeft or ClusterEvent.MemberExited)
+            // With standby servers, one leaving is not the end: the last one is.
+            if (e.Member.HasRole(ActorSystems.ParameterServerRole) && e is ClusterEvent.MemberLeft or ClusterEvent.MemberExited
+                && !cluster.State.Members.Any(m => m.HasRole(ActorSystems.ParameterServerRole) && m.Status == MemberStatus.Up && m.UniqueAddress != e.Member.UniqueAddress))
                 serverGone.TrySetResult("the parameter server left");
         });
         Receive<ThisActorSystemQuarantinedEvent>(q =>

@@ -23,21 +23,38 @@ public sealed class WorkerHost : ReceiveActor
         var cluster = Akka.Cluster.Cluster.Get(Context.System);
         var node = cluster.SelfAddress.ToString();
         IActorRef? worker = null;
+        Address? server = null;          // the parameter-server node the worker works for
+        DataPath.DataLink? link = null;
+        (byte[] Job, PreparedJob Prepared, GradientPool Pool)? built = null; // kept for a standby server that takes over the same job
+        int incarnation = 0;
         Receive<JobDescription>(description =>
         {
             if (!FromServer(cluster, Sender)) return;
+            if (worker is not null && server != Sender.Path.Address)
+            {
+                // Another server node offers the job: the active one was lost and a standby took over. The
+                // worker served the old one only; a new one serves the new one, on its data channel.
+                Context.Stop(worker);
+                link?.Dispose();
+                (worker, link) = (null, null);
+            }
             if (worker is null)
             {
                 try
                 {
                     var job = description.Job ?? throw new JobException("the job description is empty");
                     if (Check(job) is { } problem) throw new JobException(problem);
-                    var prepared = job.Prepare(loadHeld: false); // the model and the training data, read once
-                    var objective = prepared.Objective;
-                    var pool = GradientPool.For(objective);
-                    worker = Context.ActorOf(Worker.Props(objective, prepared.Train, pool, Sender.Path.Address, corrupt), "worker");
+                    var bytes = MessagePack.MessagePackSerializer.Serialize(job, WireFormat.Options);
+                    if (built is not { } same || !same.Job.AsSpan().SequenceEqual(bytes))
+                    {
+                        var prepared = job.Prepare(loadHeld: false); // the model and the training data, read once
+                        built = (bytes, prepared, GradientPool.For(prepared.Objective));
+                    }
+                    var (_, ready, pool) = built.Value;
+                    worker = Context.ActorOf(Worker.Props(ready.Objective, ready.Train, pool, Sender.Path.Address, corrupt), $"worker-{incarnation++}");
+                    server = Sender.Path.Address;
                     if (description is { DataEndpoint: string endpoint, DataToken: string token })
-                        Link(endpoint, token, objective, pool, worker, tls);
+                        link = Link(endpoint, token, ready.Objective, pool, worker, tls);
                 }
                 catch (Exception e) when (e is JobException or DataException or ArgumentException or IOException)
                 {
@@ -57,16 +74,18 @@ public sealed class WorkerHost : ReceiveActor
     }
 
     /// <summary>The data channel, if it can be reached: without it, tensors go by Akka, as slowly as that is.</summary>
-    private static void Link(string endpoint, string token, Objective objective, GradientPool pool, IActorRef worker, ClusterTls? tls)
+    private static DataPath.DataLink? Link(string endpoint, string token, Objective objective, GradientPool pool, IActorRef worker, ClusterTls? tls)
     {
         try
         {
             var link = DataPath.DataLink.Connect(endpoint, token, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, DataPath.ChannelModel.Of(objective), pool, worker, tls);
             worker.Tell(new Worker.UseLink(link));
+            return link;
         }
         catch (Exception e) when (e is IOException or DataPath.ChannelException)
         {
             Context.GetLogger().Warning("no data channel ({0}): tensors go by Akka", e.Message);
+            return null;
         }
     }
 
@@ -99,15 +118,22 @@ public sealed class WorkerHost : ReceiveActor
     public static int AnnounceRunEnded(ActorSystem system, RunEnded message, TimeSpan limit)
     {
         var cluster = Akka.Cluster.Cluster.Get(system);
-        var deadline = DateTime.UtcNow + limit;
-        var pending = cluster.State.Members
+        var workers = cluster.State.Members
             .Where(m => m.HasRole(ActorSystems.WorkerRole) && m.Status is MemberStatus.Up or MemberStatus.Joining or MemberStatus.WeaklyUp
                 && !cluster.State.Unreachable.Contains(m))
-            .Select(m => m.Address).ToHashSet();
+            .Select(m => m.Address);
+        return Announce(system, workers, Name, message, limit);
+    }
+
+    /// <summary>Sends <paramref name="message"/> to <c>/user/<paramref name="actor"/></c> on each node until it is echoed back, within <paramref name="limit"/>; how many echoed.</summary>
+    public static int Announce(ActorSystem system, IEnumerable<Address> nodes, string actor, RunEnded message, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        var pending = nodes.ToHashSet();
         int acknowledged = 0;
         while (pending.Count > 0 && DateTime.UtcNow < deadline)
         {
-            var asks = pending.ToDictionary(a => a, a => system.ActorSelection(new RootActorPath(a) / "user" / Name)
+            var asks = pending.ToDictionary(a => a, a => system.ActorSelection(new RootActorPath(a) / "user" / actor)
                 .Ask<RunEnded>(message, TimeSpan.FromMilliseconds(700)));
             foreach (var (address, ask) in asks)
             {

@@ -115,7 +115,7 @@ public static class NodeCommand
         using var metrics = MetricsExport.Start(s.MetricsPort, s.MetricsHost);
         if (s.MetricsPort is int mp) node.Log.LogInformation("metrics at http://{Host}:{Port}/metrics", s.MetricsHost, mp);
         return s.Role == ActorSystems.ParameterServerRole
-            ? ParameterServer(node, s.Hostname, port, s.MinWorkers, s.JoinTimeout, training, tls)
+            ? ParameterServer(node, s.Hostname, port, addresses, s.MinWorkers, s.JoinTimeout, training, tls)
             : Worker(node, s.Hostname, port, addresses, s.JoinTimeout, tls, corrupt);
     }
 
@@ -182,7 +182,7 @@ public static class NodeCommand
 
     private static string Describe(ClusterTls? tls) => tls is null ? "without TLS" : $"with TLS, cluster certificate {ClusterTls.Short(tls.Fingerprint)}";
 
-    private static int ParameterServer(Node node, string host, int port, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls)
+    private static int ParameterServer(Node node, string host, int port, Address[] seeds, int minWorkers, TimeSpan joinTimeout, string[] training, ClusterTls? tls)
     {
         if (JobLimits.Count("--min-workers", minWorkers, JobLimits.MaxWorkers) is { } bad) throw new UsageException(bad);
         if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist|csv [flags]");
@@ -195,9 +195,25 @@ public static class NodeCommand
         using var hosted = Start(node, host, port, ActorSystems.ParameterServerRole, tls);
         var system = hosted.System;
         var cluster = Akka.Cluster.Cluster.Get(system);
-        if (node.Boot is { } boot) StopIfFails(hosted, () => KubernetesBootstrap.Start(system, boot)); // the lowest server pod forms the cluster, the others join it
-        else cluster.Join(cluster.SelfAddress); // the first node seeds itself; keep-oldest (by role) keeps its side
-        node.Log.LogInformation("parameter server at {Address} ({Tls}), waiting for {Workers} worker node(s)", cluster.SelfAddress, Describe(tls), minWorkers);
+        // Alone, the first node seeds itself; with seed nodes (the other server nodes), it joins them, and the
+        // oldest parameter-server node is the active one, the others its standbys (Failover.ServerRole).
+        // On Kubernetes, Cluster Bootstrap does the same: the lowest server pod forms the cluster, the others join it.
+        if (node.Boot is { } boot) StopIfFails(hosted, () => KubernetesBootstrap.Start(system, boot));
+        else if (seeds.Length == 0) cluster.Join(cluster.SelfAddress);
+        else cluster.JoinSeedNodes(seeds);
+        var role = new Actors.Failover.ServerRole(system, request.Settings);
+        node.Log.LogInformation("parameter server {Address} started ({Tls}): active if it is the oldest of its role, else a standby", cluster.SelfAddress, Describe(tls));
+        var turn = role.AwaitTurn();
+        if (turn.Ended is { } over)
+        {
+            node.Log.LogInformation("the run ended on the active parameter server ({Outcome}); this standby leaves", over.Succeeded ? "succeeded" : over.Reason);
+            Leave(system);
+            return over.Succeeded ? 0 : 1;
+        }
+        if (turn.Stopped) throw new IOException("this parameter server was removed from the cluster while it stood by");
+        request = request with { Start = Actors.Failover.StandbyRules.ResumeFrom(turn.Resume, request.Start) };
+        node.Log.LogInformation("parameter server at {Address} ({Tls}), waiting for {Workers} worker node(s); the active parameter server, from step {Step}",
+            cluster.SelfAddress, Describe(tls), minWorkers, request.Start.Step);
         var ended = new RunEnded(false, "the parameter server stopped");
         try
         {
@@ -212,6 +228,7 @@ public static class NodeCommand
         }
         finally
         {
+            role.AnnounceEnded(ended, TimeSpan.FromSeconds(5)); // first: a standby must not take over a run that ended
             WorkerHost.AnnounceRunEnded(system, ended, TimeSpan.FromSeconds(5));
             if (tls?.Refusals > RefusalsShown) node.Log.LogWarning("refused {Count} TLS connections in all", tls.Refusals);
             Leave(system);

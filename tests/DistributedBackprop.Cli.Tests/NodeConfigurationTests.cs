@@ -48,7 +48,7 @@ public sealed class NodeConfigurationTests : IDisposable
         Assert.Equal(32L * 1024 * 1024, akka.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));      // environment over the file over hocon/
         Assert.Equal(TimeSpan.FromSeconds(12), akka.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause")); // flag over the file
         Assert.Equal(TimeSpan.FromSeconds(2), akka.GetTimeSpan("akka.cluster.failure-detector.heartbeat-interval"));          // the file over hocon/
-        Assert.Equal("keep-oldest", akka.GetString("akka.cluster.split-brain-resolver.active-strategy"));                       // hocon/ alone
+        Assert.Equal(TimeSpan.FromSeconds(3), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));              // hocon/ alone
         Assert.Equal(16L * 1024 * 1024, ActorSystems.Hocon("cluster").GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size"));
     }
 

@@ -22,6 +22,7 @@ if [[ ${FAKE_IGNORE_TERM:-} == "$role" ]]; then trap '' TERM; fi
 seconds=${FAKE_SERVER_SECONDS:-3}
 case $role in
   parameter-server)
+    echo "dbp: parameter server at (fake), waiting for workers; the active parameter server, from step 0" >&2
     sleep "$seconds" &
     echo "fake server's child sleep (pid $!)" >&2
     wait $!

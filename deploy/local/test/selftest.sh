@@ -106,6 +106,16 @@ check "training goes on to the end after a worker is killed" test "$rc" -eq 0
 check "nothing is left after --kill-worker-after" none_left "$err"
 unset FAKE_WORKERS_EXIT
 
+FAKE_SERVER_SECONDS=5 run standby -- --servers 2 --kill-server-after 2 -- train regression --json
+check "--servers 2 starts two servers and two workers" test "$(started "$err")" -eq 4
+check "every server is given every server as a seed" \
+  grep -q -- "--seed-nodes akka.ssl.tcp://dbp@127.0.0.1:$port,akka.ssl.tcp://dbp@127.0.0.1:$((port + 1))" "$logs/parameter-server-2.log"
+check "--kill-server-after kills the first server with SIGKILL (exit 137)" grep -q 'parameter-server ended with exit code 137' "$err"
+check "the run's code is the standby's once the script has killed the active one" test "$rc" -eq 0
+check "the standby's JSON lines are printed" grep -q final_loss "$out"
+check "nothing is left after --kill-server-after" none_left "$err"
+port=$((port + 1)) # the second server's
+
 export FAKE_SERVER_SECONDS=100
 run interrupted INT 2 -- -- train regression --json
 check "Ctrl-C (SIGINT) exits 130" test "$rc" -eq 130
