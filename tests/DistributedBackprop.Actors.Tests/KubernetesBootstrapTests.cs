@@ -29,14 +29,7 @@ public sealed class KubernetesBootstrapTests : IDisposable
         _http.Dispose();
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    private static int FreePort() => DistributedBackprop.Actors.FreePort.OnLoopback();
 
     private (ActorSystem System, Uri Management) Node(string role, int managementPort, bool mayFormCluster)
     {

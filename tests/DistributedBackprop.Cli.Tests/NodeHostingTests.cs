@@ -28,14 +28,7 @@ public sealed class NodeHostingTests : IDisposable
         Directory.Delete(_folder, recursive: true);
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    private static int FreePort() => DistributedBackprop.Actors.FreePort.OnLoopback();
 
     private (Process Process, StringBuilder Out, StringBuilder Err) Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
@@ -76,6 +69,7 @@ public sealed class NodeHostingTests : IDisposable
         // A model of about 49 kB does not fit the file's 40000-byte frames: refused before anything starts.
         var (refused, _, refusal) = Start(environment, "node", "--insecure", "--port", flagPort.ToString(), "--", "train", "regression", "--hidden", "4096", "--steps", "5");
         Assert.True(refused.WaitForExit(Limit));
+        refused.WaitForExit(); // with no timeout it also waits for the last of standard error to be read
         Assert.Equal(2, refused.ExitCode);
         Assert.Contains("(40.0 kB, maximum-frame-size", Text(refusal));
 

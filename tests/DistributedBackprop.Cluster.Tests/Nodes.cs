@@ -74,14 +74,7 @@ public sealed class Nodes : IDisposable
         public JsonElement LastJson() => JsonDocument.Parse(Out.TrimEnd().Split('\n')[^1]).RootElement;
     }
 
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    public static int FreePort() => Actors.FreePort.OnLoopback();
 
     public Node Start(params string[] args)
     {

@@ -11,7 +11,9 @@ public class PauseTests
 {
     // The table shows how far training has got, so the pause lands mid-run; the run lasts well past it.
     // A rejoining worker is used only if it is back before the run ends: about 15 s after the pause ends.
-    private static readonly string[] Training = ["train", "regression", "--steps", "40000", "--hidden", "8,8", "--log-every", "1000"];
+    // (40,000 steps once lasted long enough; at 0.65 ms a step, seen on 2026-12-02, the run ended before a
+    // worker paused at step 1000 was back, and the worker found no server to rejoin.)
+    private static readonly string[] Training = ["train", "regression", "--steps", "100000", "--hidden", "8,8", "--log-every", "1000"];
 
     private static void Pause(Process process, TimeSpan length)
     {

@@ -82,12 +82,5 @@ public static partial class ClusterRun
 
     private static string Last(string text) => text.TrimEnd().Split('\n')[^1];
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    private static int FreePort() => DistributedBackprop.Actors.FreePort.OnLoopback();
 }
