@@ -18,6 +18,9 @@ namespace DistributedBackprop.Cli;
 /// Settings come in layers (<see cref="NodeConfiguration"/>): hocon/, appsettings.json, DBP_ variables, flags;
 /// the node runs as an Akka.Hosting service (<see cref="NodeHost"/>), logs through
 /// Microsoft.Extensions.Logging (<see cref="NodeLogging"/>) and exports its metrics (<see cref="MetricsExport"/>).
+/// On Kubernetes, <c>--discovery kubernetes</c> finds the cluster by Cluster Bootstrap instead of seed nodes
+/// (<see cref="KubernetesBootstrap"/>). Several parameter-server nodes may run the same job: the oldest is
+/// active, the others stand by and take over (<see cref="Actors.Failover.ServerRole"/>).
 /// </summary>
 public static class NodeCommand
 {
