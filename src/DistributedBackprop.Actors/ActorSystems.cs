@@ -53,5 +53,8 @@ public static class ActorSystems
     }
 
     /// <summary>The largest message a cluster node sends or accepts (cluster.hocon's maximum-frame-size).</summary>
-    public static long MaximumFrameSize => Hocon("cluster").GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000;
+    public static long MaximumFrameSize => MaximumFrameSizeIn(Hocon("cluster"));
+
+    /// <summary>The largest message a node with <paramref name="config"/> sends or accepts (Akka's default where it says none).</summary>
+    public static long MaximumFrameSizeIn(Config config) => config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000;
 }

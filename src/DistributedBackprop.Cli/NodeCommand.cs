@@ -73,12 +73,11 @@ public static class NodeCommand
             Flag(NodeConfiguration.TlsCert, cert); Flag(NodeConfiguration.TlsPasswordFile, passwordFile);
             Flag(NodeConfiguration.LogLevel, logLevel); Flag(NodeConfiguration.LogFormat, logFormat);
             Flag(NodeConfiguration.MetricsPort, metricsPort); Flag(NodeConfiguration.MetricsHost, metricsHost);
+            Flag(NodeConfiguration.Discovery, discovery); Flag(NodeConfiguration.ManagementPort, managementPort);
+            Flag(NodeConfiguration.DiscoverySelector, selector); Flag(NodeConfiguration.ContactPoints, contactPoints);
             foreach (var (key, value) in (r.GetValue(akka) ?? []).Select(NodeConfiguration.AkkaFlag)) flags[key] = value;
             var configuration = NodeConfiguration.Build(NodeConfiguration.Files(), Environment.GetEnvironmentVariables(), flags);
-            static string? Env(string name) => Environment.GetEnvironmentVariable(name);
-            var discoveryFlags = new DiscoveryFlags(r.GetValue(discovery) ?? Env("DBP_DISCOVERY"), r.GetValue(managementPort) ?? Env("DBP_MANAGEMENT_PORT"),
-                r.GetValue(selector) ?? Env("DBP_DISCOVERY_SELECTOR"), r.GetValue(contactPoints) ?? Env("DBP_CONTACT_POINTS"));
-            return Run(NodeSettings.From(configuration), configuration, r.GetValue(insecure), r.GetValue(training) ?? [], r.GetValue(chaos), discoveryFlags);
+            return Run(NodeSettings.From(configuration), configuration, r.GetValue(insecure), r.GetValue(training) ?? [], r.GetValue(chaos));
         });
         return command;
     }
@@ -95,20 +94,21 @@ public static class NodeCommand
         return step => plan.Corrupts(0, step);
     }
 
-    /// <summary>How a node finds its cluster, as given (flag or variable), checked by <see cref="BootstrapSettings.Parse"/>.</summary>
-    private sealed record DiscoveryFlags(string? Discovery, string? ManagementPort, string? Selector, string? ContactPoints);
-
-    private static int Run(NodeSettings s, IConfiguration configuration, bool plain, string[] training, string? chaos, DiscoveryFlags d)
+    private static int Run(NodeSettings s, IConfiguration configuration, bool plain, string[] training, string? chaos)
     {
         var addresses = s.SeedNodes.Select(seed => Seed(seed, plain)).ToArray();
         if (s.Role is not (ActorSystems.ParameterServerRole or ActorSystems.WorkerRole))
             throw new UsageException(s.Role is null ? "--role is required: parameter-server or worker" : $"--role: unknown '{s.Role}' (parameter-server or worker)");
         var corrupt = Corrupt(chaos, s.Role);
         int port = s.Port ?? (s.Role == ActorSystems.ParameterServerRole ? 4053 : 0);
-        if (BootstrapSettings.Parse(d.Discovery, s.Role, s.Hostname, port, addresses.Length > 0, d.ManagementPort, d.Selector, d.ContactPoints, out var boot) is { } badBootstrap)
+        // How the node finds its cluster, from the layers like every setting, checked as a whole by the bootstrap's parser.
+        string? Given(NodeSetting setting) => configuration[setting.Path] is { Length: > 0 } v ? v.Trim() : null;
+        var managementPort = Given(NodeConfiguration.ManagementPort);
+        if (BootstrapSettings.Parse(Given(NodeConfiguration.Discovery), s.Role, s.Hostname, port, addresses.Length > 0, managementPort,
+                Given(NodeConfiguration.DiscoverySelector), Given(NodeConfiguration.ContactPoints), out var boot) is { } badBootstrap)
             throw new UsageException(badBootstrap);
         // Without Kubernetes, a management port serves only the probes (a container's health check).
-        int? probes = boot is null && d.ManagementPort is { } probePort
+        int? probes = boot is null && managementPort is { } probePort
             ? BootstrapSettings.ParsePort(probePort, port, out var p) is { } badPort ? throw new UsageException(badPort) : p
             : null;
         var tls = Tls(plain, s.TlsCert, s.TlsPasswordFile, s.Hostname, addresses);
@@ -191,7 +191,7 @@ public static class NodeCommand
         if (training.Length == 0) throw new UsageException("the parameter server needs its job after --: train regression|fashion-mnist|csv [flags]");
         var request = TrainCommand.Parse(training);
         var model = request.Settings.Objective.Model.Parameters;
-        long frame = node.Akka.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000;
+        long frame = ActorSystems.MaximumFrameSizeIn(node.Akka);
         if (JobLimits.Frame(model.Sum(p => p.Shape.Aggregate(1L, (a, d) => a * d)), model.Count, request.Settings.MicroShard, frame) is { } tooBig)
             throw new UsageException(tooBig);
         ReportRefusals(node, tls);

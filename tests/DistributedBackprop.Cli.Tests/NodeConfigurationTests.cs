@@ -17,6 +17,19 @@ public sealed class NodeConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void How_a_node_finds_its_cluster_comes_from_the_layers_too()
+    {
+        var working = Json("discovery.json", """{ "Dbp": { "Discovery": "kubernetes", "ContactPoints": "3", "ManagementPort": "8558" } }""");
+        var environment = new Dictionary<string, string> { ["DBP_CONTACT_POINTS"] = "2", ["DBP_DISCOVERY_SELECTOR"] = "app=dbp" };
+        var flags = new Dictionary<string, string?> { [NodeConfiguration.ManagementPort.Path] = "9000" };
+        var configuration = NodeConfiguration.Build([working], environment, flags);
+        Assert.Equal("kubernetes", configuration[NodeConfiguration.Discovery.Path]); // the file
+        Assert.Equal("2", configuration[NodeConfiguration.ContactPoints.Path]);      // the environment over the file
+        Assert.Equal("app=dbp", configuration[NodeConfiguration.DiscoverySelector.Path]);
+        Assert.Equal("9000", configuration[NodeConfiguration.ManagementPort.Path]);  // the flag over the file
+    }
+
+    [Fact]
     public void Each_layer_overrides_the_one_below_and_leaves_the_rest()
     {
         var program = Json("program.json", """
