@@ -26,6 +26,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     private readonly FaultInjection<IActorRef> _faults;
     private readonly IActorRef _server;
     private readonly DataPath.DataChannel? _channel;
+    private readonly GradientPool _pool; // the server's: what it has summed, and what the rule releases, goes back to it
     private StepState<IActorRef> _state;
     private long _delayed; // a timer key for each delayed send
 
@@ -36,6 +37,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     {
         (_onStep, _done, _faults, _channel) = (onStep, done, new FaultInjection<IActorRef>(faults), channel);
         var initial = ServerState.Start(start.Parameters, start.Optimizer, version: start.Step, step: start.Step, pool);
+        _pool = initial.Buffers.Pool;
         _server = Context.ActorOf(ParameterServer.Props(initial, plan.Settings, plan.Checkpoint, Self), "parameter-server");
         _state = StepState<IActorRef>.Start(plan, start.Step, ParameterServerRules.Update(initial));
 
@@ -101,6 +103,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
             case StepSend<IActorRef>.Finish f: _done.TrySetResult(f.Outcome); Context.Stop(Self); break;
             case StepSend<IActorRef>.Later l: Timers.StartSingleTimer($"delay {_delayed++}", new Due(l.Send), l.By); break;
             case StepSend<IActorRef>.Stop s: Context.Stop(s.Worker); break;
+            case StepSend<IActorRef>.Release r: _pool.Return([.. r.Gradient.Gradients.Select(t => t.Value.Buffer)]); break;
             case StepSend<IActorRef>.Exclude x: Context.GetLogger().Warning("worker {0} is out of the run: {1}", x.Worker.Path, x.Reason); break;
             default: throw new System.Diagnostics.UnreachableException();
         }

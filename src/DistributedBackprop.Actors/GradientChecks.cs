@@ -25,11 +25,14 @@ public static class GradientChecks
     }
 
     /// <summary>
-    /// Whether the node starting at <paramref name="shard"/> of <paramref name="step"/> is audited: a pure function
-    /// of the seed, step and shard, so the same nodes in every topology.
+    /// Whether <paramref name="step"/> is audited — every node of it, computed again by a second worker: a pure
+    /// function of the seed and step, so the same micro-shards in every topology. Whole steps and not single
+    /// nodes, because a step ends when its slowest worker does: one audited node makes one worker compute twice
+    /// while the others wait (a step twice as long for half a step's extra work), where a whole audited step
+    /// has every worker compute two nodes side by side, so the extra time is the extra work and no more.
     /// </summary>
-    public static bool Audited(int seed, long step, int shard, double fraction) =>
-        fraction >= 1 || fraction > 0 && Rng.For(seed, "audit", step, shard).NextDouble() < fraction;
+    public static bool Audited(int seed, long step, double fraction) =>
+        fraction >= 1 || fraction > 0 && Rng.For(seed, "audit", step, 0).NextDouble() < fraction;
 
     /// <summary>Whether two gradients are the same bits: counts, loss sums and every element.</summary>
     public static bool SameBits(GradientShard a, GradientShard b)

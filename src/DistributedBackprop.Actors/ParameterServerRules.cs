@@ -29,6 +29,9 @@ public sealed class ServerBuffers
     public GradientPool Pool => Tree.Pool;
 
     public Parameters<float> Slot(long version) => _ring[(int)(version % Versions)];
+
+    /// <summary>The last snapshot dropped: no one reads it any more, and the next one taken is copied into its arrays (<see cref="ServerSnapshots"/>).</summary>
+    public ServerSnapshot? SpareSnapshot { get; set; }
 }
 
 /// <summary>

@@ -56,6 +56,7 @@ public class StepRulesTests
         Send.Finish { Outcome.Error: { } e } => $"fail: {e.GetType().Name}: {e.Message}",
         Send.Finish f => $"finish at step {f.Outcome.State!.Step}",
         Send.Exclude x => $"exclude {x.Worker}: {x.Reason}",
+        Send.Release r => $"release gradient [{r.Gradient.Shard},{r.Gradient.Shard + r.Gradient.Shards}) of step {r.Gradient.Step}",
         _ => s.ToString(),
     };
 
@@ -251,7 +252,7 @@ public class StepRulesTests
         var (s, sends) = Feed(Audited("a", "b"), new On.GradientPassed("a", Gradient(0, 2)));
         AssertSends(sends, "compute [0,2) on b (attempt 1, version 0, step 0, examples 0,1,2,3,4,5,6,7)");
         (_, sends) = Feed(s, new On.GradientPassed("b", Gradient(0, 2)));
-        AssertSends(sends, "pass gradient [0,2) of step 0 (attempt 1)");
+        AssertSends(sends, "release gradient [0,2) of step 0", "pass gradient [0,2) of step 0 (attempt 1)"); // a's copy goes back to the pool
     }
 
     [Fact]
@@ -261,7 +262,8 @@ public class StepRulesTests
         Assert.Equal("compute [1,2) on c (attempt 2, version 0, step 0, examples 4,5,6,7)", Describe(sends[^1]));
         (s, sends) = Feed(s, new On.GradientPassed("c", Gradient(1, 1)));
         AssertSends(sends, "exclude b: its gradient for micro-shards [1, 2) of step 0 differs, bit for bit, from two other workers' (audit)",
-            "unwatch b", "pass gradient [1,2) of step 0 (attempt 2)"); // b held nothing else unfinished
+            "unwatch b", "release gradient [1,2) of step 0", "release gradient [1,2) of step 0", // b's and a's opinions
+            "pass gradient [1,2) of step 0 (attempt 2)"); // b held nothing else unfinished
         Assert.Equal(["a", "c"], s.Workers);
     }
 
@@ -286,12 +288,25 @@ public class StepRulesTests
     }
 
     [Fact]
-    public void The_audited_nodes_are_a_pure_function_of_seed_step_and_shard()
+    public void The_audited_steps_are_a_pure_function_of_seed_and_step()
     {
-        var chosen = Enumerable.Range(0, 1000).Count(i => GradientChecks.Audited(0, i, 0, 0.1));
+        var chosen = Enumerable.Range(0, 1000).Count(i => GradientChecks.Audited(0, i, 0.1));
         Assert.InRange(chosen, 70, 130);
-        Assert.Equal(Enumerable.Range(0, 50).Select(i => GradientChecks.Audited(3, i, 2, 0.3)), Enumerable.Range(0, 50).Select(i => GradientChecks.Audited(3, i, 2, 0.3)));
-        Assert.False(GradientChecks.Audited(0, 1, 0, 0));
-        Assert.True(GradientChecks.Audited(0, 1, 0, 1));
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => GradientChecks.Audited(3, i, 0.3)), Enumerable.Range(0, 50).Select(i => GradientChecks.Audited(3, i, 0.3)));
+        Assert.NotEqual(Enumerable.Range(0, 50).Select(i => GradientChecks.Audited(3, i, 0.3)), Enumerable.Range(0, 50).Select(i => GradientChecks.Audited(4, i, 0.3)));
+        Assert.False(GradientChecks.Audited(0, 1, 0));
+        Assert.True(GradientChecks.Audited(0, 1, 1));
+    }
+
+    [Fact]
+    public void In_an_audited_step_every_node_is_computed_twice_each_worker_checking_another()
+    {
+        var plan = new StepPlan(Settings, 40, null, false, TimeSpan.FromSeconds(1), Audit: 0.5);
+        long audited = Enumerable.Range(0, 40).First(i => GradientChecks.Audited(Settings.Seed, i, 0.5));
+        var (s, _) = Feed(StepState<string>.Start(plan, audited, Initial), new On.Started(), new On.Joined(["a", "b"]));
+        var (_, sends) = Feed(s, new On.GradientPassed("a", Gradient(0, 2, step: audited)), new On.GradientPassed("b", Gradient(2, 1, step: audited)));
+        // Neither gradient passes yet: each node goes to the worker that did not compute it.
+        Assert.Equal(["b", "a"], sends.OfType<Send.Compute>().Select(c => c.Worker));
+        Assert.Empty(sends.OfType<Send.Pass>());
     }
 }
