@@ -32,6 +32,8 @@ public class FailoverTests
         Assert.False(active.Process.HasExited, "training ended before the kill");
         active.Process.Kill(); // SIGKILL: no goodbye, no hand-over
         Assert.True(standby.WaitForExit() == 0, standby.Err);
+        // Downed because its port refused connections, not after the failure detector's pause.
+        Assert.Contains($"node {Nodes.Seed(first)}: its connection dropped and its port refused", standby.Err);
         // It resumed from a state the active one sent it, not from the start.
         var from = Regex.Match(standby.Err, @"the active parameter server, from step (\d+)");
         Assert.True(from.Success, standby.Err);

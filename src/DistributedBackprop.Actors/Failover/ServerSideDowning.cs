@@ -6,11 +6,13 @@ namespace DistributedBackprop.Actors.Failover;
 /// <summary>
 /// The cluster's split-brain resolver (<c>akka.cluster.downing-provider-class</c> in hocon/cluster.hocon):
 /// once the members this node cannot reach have stayed the same for <c>stable-after</c>, the leader of this
-/// side downs either them or its own side, as <see cref="DowningRule"/> decides.
+/// side downs either them or its own side, as <see cref="DowningRule"/> decides. Before that, a member whose
+/// connection dropped and whose port refuses connections is downed at once (<see cref="DeadPortProbe"/>).
 /// </summary>
 public sealed class ServerSideDowning(ActorSystem system, Akka.Cluster.Cluster cluster) : IDowningProvider
 {
     private readonly TimeSpan _stableAfter = system.Settings.Config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after", TimeSpan.FromSeconds(3));
+    private readonly bool _downRefusingPorts = system.Settings.Config.GetBoolean("akka.cluster.split-brain-resolver.down-refusing-ports", true);
 
     /// <summary>
     /// No margin before a downed server's singleton starts elsewhere: the side it was on downs itself after
@@ -18,15 +20,16 @@ public sealed class ServerSideDowning(ActorSystem system, Akka.Cluster.Cluster c
     /// </summary>
     public TimeSpan DownRemovalMargin => TimeSpan.Zero;
 
-    public Props DowningActorProps => Props.Create(() => new Downer(cluster, _stableAfter));
+    public Props DowningActorProps => Props.Create(() => new Downer(cluster, _stableAfter, _downRefusingPorts));
 
     private sealed class Downer : ReceiveActor, IWithTimers
     {
         private sealed record Settled;
         public ITimerScheduler Timers { get; set; } = null!;
 
-        public Downer(Akka.Cluster.Cluster cluster, TimeSpan stableAfter)
+        public Downer(Akka.Cluster.Cluster cluster, TimeSpan stableAfter, bool downRefusingPorts)
         {
+            if (downRefusingPorts) Context.ActorOf(DeadPortProbe.Props(cluster), "dead-port-probe"); // a killed node downed at once
             // Any change of membership, reachability or leader starts the wait again.
             Receive<ClusterEvent.IClusterDomainEvent>(_ => Timers.StartSingleTimer("settle", new Settled(), stableAfter));
             Receive<ClusterEvent.CurrentClusterState>(_ => Timers.StartSingleTimer("settle", new Settled(), stableAfter));
