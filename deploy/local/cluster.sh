@@ -22,7 +22,7 @@ messages go to standard error.
   --logs DIR                  where the logs go (default deploy/local/logs/<timestamp>)
   --build                     build the CLI in Release first (dotnet build src/DistributedBackprop.Cli -c Release)
   --timeout SECONDS           the longest the build and the training may take together (default 600)
-  --kill-worker-after SECONDS kill -9 the first worker that many seconds after the nodes start
+  --kill-worker-after SECONDS kill -9 the first worker that many seconds after every worker has joined
   --kill-server-after SECONDS kill -9 the active (first) server that many seconds after the nodes start
   --tls-cert FILE             the cluster's certificate (dbp cert); by default a new one is made in the logs folder
   --insecure                  no TLS (the nodes are on 127.0.0.1 only, the one place dbp allows it)
@@ -290,7 +290,13 @@ servers_running() {
   for i in "${server_ids[@]}"; do if running "${pids[i]}"; then return 0; fi; done
   return 1
 }
+# Every worker has said it joined: the run has its workers (a worker killed before that is not one of them).
+workers_joined() {
+  local w
+  for ((w = 1; w <= workers; w++)); do grep -q " joined (" "$logs/worker-$w.log" 2>/dev/null || return 1; done
+}
 started=$SECONDS
+joined_at=""
 killed=0
 server_killed=0
 while servers_running; do
@@ -298,7 +304,8 @@ while servers_running; do
     echo "cluster: timed out after ${timeout}s waiting for the parameter server; stopping every node" >&2
     exit 124
   fi
-  if [[ -n $kill_worker_after ]] && ((!killed && SECONDS - started >= kill_worker_after)); then
+  if [[ -n $kill_worker_after && -z $joined_at ]] && workers_joined; then joined_at=$SECONDS; fi
+  if [[ -n $joined_at ]] && ((!killed && SECONDS - joined_at >= kill_worker_after)); then
     killed=1
     if running "${pids[first_worker]}"; then
       echo "cluster: kill -9 ${names[first_worker]} (pid ${pids[first_worker]}) after ${kill_worker_after}s" >&2

@@ -31,6 +31,7 @@ case $role in
     exit "${FAKE_EXIT:-0}"
     ;;
   worker)
+    echo "dbp: worker (fake) joined (no TLS)" >&2
     if [[ -n ${FAKE_WORKERS_EXIT:-} ]]; then
       sleep $((seconds + 1))
       exit 0
