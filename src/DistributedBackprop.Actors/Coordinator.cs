@@ -36,7 +36,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
         GradientPool? pool, DataPath.DataChannel? channel)
     {
         (_onStep, _done, _faults, _channel) = (onStep, done, new FaultInjection<IActorRef>(faults), channel);
-        var initial = ServerState.Start(start.Parameters, start.Optimizer, version: start.Step, step: start.Step, pool);
+        var initial = ServerState.Start(start.Parameters, start.Optimizer, version: start.Step, step: start.Step, pool, plan.Staleness);
         _pool = initial.Buffers.Pool;
         _server = Context.ActorOf(ParameterServer.Props(initial, plan.Settings, plan.Checkpoint, Self), "parameter-server");
         _state = StepState<IActorRef>.Start(plan, start.Step, ParameterServerRules.Update(initial));

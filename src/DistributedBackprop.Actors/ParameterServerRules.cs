@@ -13,14 +13,12 @@ namespace DistributedBackprop.Actors;
 /// </summary>
 public sealed class ServerBuffers
 {
-    /// <summary>Versions kept: the current one and the next. (Pipelined steps would need more.)</summary>
-    private const int Versions = 2;
-
     private readonly Parameters<float>[] _ring;
 
-    public ServerBuffers(Parameters<float> start, GradientPool pool)
+    /// <summary><paramref name="staleness"/>: how many versions before the current one workers may still compute with; the ring keeps those, the current one and the next.</summary>
+    public ServerBuffers(Parameters<float> start, GradientPool pool, int staleness = 0)
     {
-        _ring = [.. Enumerable.Range(0, Versions).Select(_ => start.Map((_, t) => new Tensor<float>(t.ToArray(), t.Dims)))];
+        _ring = [.. Enumerable.Range(0, staleness + 2).Select(_ => start.Map((_, t) => new Tensor<float>(t.ToArray(), t.Dims)))];
         Tree = new TreeSum(pool);
     }
 
@@ -28,7 +26,7 @@ public sealed class ServerBuffers
 
     public GradientPool Pool => Tree.Pool;
 
-    public Parameters<float> Slot(long version) => _ring[(int)(version % Versions)];
+    public Parameters<float> Slot(long version) => _ring[(int)(version % _ring.Length)];
 
     /// <summary>The last snapshot dropped: no one reads it any more, and the next one taken is copied into its arrays (<see cref="ServerSnapshots"/>).</summary>
     public ServerSnapshot? SpareSnapshot { get; set; }
@@ -52,12 +50,22 @@ public sealed record ServerState(
     bool Stopped)
 {
     /// <summary>A server from a run's start state, which it copies: its buffers are its own.</summary>
-    public static ServerState Start(Parameters<float> parameters, OptimizerState<float> optimizer, long version, long step, GradientPool? pool = null)
+    public static ServerState Start(Parameters<float> parameters, OptimizerState<float> optimizer, long version, long step, GradientPool? pool = null, int staleness = 0)
     {
         var own = new OptimizerState<float>(optimizer.Step, optimizer.Slots.Map((_, t) => new Tensor<float>(t.ToArray(), t.Dims)));
         pool ??= new GradientPool(parameters.Select(p => p.Value.Length).ToArray());
-        return new(new ServerBuffers(parameters, pool), own, version, step, 0, 0, ImmutableSortedDictionary<int, GradientShard>.Empty, 0, 0, false);
+        return new(new ServerBuffers(parameters, pool, staleness), own, version, step, 0, 0, ImmutableSortedDictionary<int, GradientShard>.Empty, 0, 0, false)
+            { Staleness = staleness, Origin = step };
     }
+
+    /// <summary>How many steps a gradient lags behind the parameters it is applied to (<see cref="StepPlan.Staleness"/>).</summary>
+    public int Staleness { get; init; }
+
+    /// <summary>The step this server started at: the run's first steps are computed with its first parameters.</summary>
+    public long Origin { get; init; }
+
+    /// <summary>The version this step's gradients are computed with: the current one, or with staleness S the one from before step - S.</summary>
+    public long GradientVersion => Version - Math.Min(Staleness, Step - Origin);
 
     public Parameters<float> Parameters => Buffers.Slot(Version);
 
@@ -84,7 +92,7 @@ public static class ParameterServerRules
         {
             BeginStep b when b.Step == s.Step && !s.Begun && b.Shards > 0 => TryApply(Begin(s, b), optimizer),
             BeginStep => (s with { Stale = s.Stale + 1 }, []),
-            GradientShard g when g.Step != s.Step || g.Version != s.Version || !Fits(s, g) => (s with { Stale = s.Stale + 1 }, []),
+            GradientShard g when g.Step != s.Step || g.Version != s.GradientVersion || !Fits(s, g) => (s with { Stale = s.Stale + 1 }, []),
             GradientShard g when s.Received.TryGetValue(g.Shard, out var had) && had.Shards == g.Shards => (s with { Duplicates = s.Duplicates + 1 }, []),
             GradientShard g when s.Received.Values.Any(r => r.Shard < g.Shard + g.Shards && g.Shard < r.Shard + r.Shards) => (s with { Stale = s.Stale + 1 }, []),
             GradientShard g => TryApply(s with { Received = s.Received.Add(g.Shard, g) }, optimizer),

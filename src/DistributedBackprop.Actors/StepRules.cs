@@ -18,6 +18,9 @@ public sealed record StepPlan(TrainingSettings Settings, long Until, CheckpointP
     int SnapshotEvery = Replay.DefaultSnapshotEvery)
 {
     public static readonly TimeSpan DefaultResendAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>S (<see cref="TrainingSettings.Staleness"/>): the coordinator begins a step once the one before it has all its gradients and the parameters from before it - S are here.</summary>
+    public int Staleness => Settings.Staleness;
 }
 
 /// <summary>
@@ -54,7 +57,8 @@ public sealed record StepState<W>(
     public static StepState<W> Start(StepPlan plan, long step, ParameterUpdate latest) =>
         new(plan, step, [], [], ImmutableDictionary<int, W>.Empty, [], ImmutableDictionary<int, int>.Empty, [], 0, 0, false, latest, false,
             ImmutableDictionary<int, ImmutableHashSet<W>>.Empty, ImmutableDictionary<int, W>.Empty, [], 0,
-            ImmutableDictionary<int, ImmutableList<(W, GradientShard)>>.Empty) { Origin = step };
+            ImmutableDictionary<int, ImmutableList<(W, GradientShard)>>.Empty)
+        { Origin = step, ServerStep = step, Versions = ImmutableSortedDictionary<long, ParameterUpdate>.Empty.Add(step, latest) };
 
     public bool InFlight => Nodes.Length > 0;
 
@@ -75,6 +79,21 @@ public sealed record StepState<W>(
 
     /// <summary>What the next step's log says about the replay it begins.</summary>
     public StepReplay? Replayed { get; init; }
+
+    /// <summary>With staleness: the step the server applies next (the steps from it to <see cref="Step"/> have all their gradients here).</summary>
+    public long ServerStep { get; init; }
+
+    /// <summary>With staleness: the parameters from before each of the server's last S + 1 steps, by step.</summary>
+    public ImmutableSortedDictionary<long, ParameterUpdate> Versions { get; init; } = ImmutableSortedDictionary<long, ParameterUpdate>.Empty;
+
+    /// <summary>With staleness: what goes to the server once it has reached the step (its begin and gradients), in order.</summary>
+    public ImmutableList<(long Step, StepSend<W> Send)> Held { get; init; } = [];
+
+    /// <summary>The parameters the step in flight is computed with: the newest, or with staleness S those from before step - S.</summary>
+    public ParameterUpdate Parameters => Plan.Staleness == 0 ? Latest : Versions.GetValueOrDefault(Math.Max(Origin, Step - Plan.Staleness))!;
+
+    /// <summary>Whether the parameters the step needs are here yet (with staleness, the server may still be S steps behind).</summary>
+    public bool ParametersReady => Plan.Staleness == 0 || Versions.ContainsKey(Math.Max(Origin, Step - Plan.Staleness));
 
     /// <summary>The place in <see cref="Nodes"/> of the node starting at micro-shard <paramref name="first"/> with <paramref name="count"/> shards, or -1.</summary>
     public int NodeOf(int first, int count) => Array.IndexOf(Nodes, new ShardNode(first, count));
@@ -178,11 +197,13 @@ public static partial class StepRules
         foreach (var worker in workers.Where(w => !s.Workers.Contains(w) && !s.Excluded.Contains(w)).Distinct())
         {
             sends.Add(new StepSend<W>.Watch(worker));
-            sends.Add(new StepSend<W>.Update(worker, s.Latest));
+            if (s.Plan.Staleness > 0) foreach (var version in s.Versions.Values) sends.Add(new StepSend<W>.Update(worker, version)); // any may be the one it computes with
+            if (s.Plan.Staleness == 0 || s.Versions.Values.LastOrDefault()?.Version != s.Latest.Version) sends.Add(new StepSend<W>.Update(worker, s.Latest));
             s = s with { Workers = s.Workers.Add(worker) };
         }
         if (s.Workers.Count == 0 || s.Step >= s.Plan.Until) return s;
         if (!s.Begun) return StartStep(s with { Begun = true }, sends);
+        if (!s.InFlight) return s; // with staleness: waiting for its parameters
         foreach (var node in Enumerable.Range(0, s.Nodes.Length).Where(i => !s.Assigned.ContainsKey(i)).ToList())
             s = Assign(s, node, sends);
         return s;
@@ -200,7 +221,7 @@ public static partial class StepRules
             Batch = batch, Nodes = nodes, Assigned = s.Assigned.Clear(), Finished = s.Finished.Clear(), Attempts = s.Attempts.Clear(), Resends = 0,
             Given = s.Given.Clear(), Suspects = s.Suspects.Clear(), Opinions = s.Opinions.Clear(),
         };
-        sends.Add(new StepSend<W>.ToServer(new BeginStep(s.Step, shards, batch.Length)));
+        s = ToServer(s, s.Step, new StepSend<W>.ToServer(new BeginStep(s.Step, shards, batch.Length)), sends);
         for (int i = 0; i < nodes.Length; i++) s = Assign(s, i, sends);
         sends.Add(new StepSend<W>.ScheduleResend(s.Step, s.Plan.ResendAfter));
         return s;
@@ -223,7 +244,7 @@ public static partial class StepRules
         int micro = s.Plan.Settings.MicroShard;
         var (first, count) = (s.Nodes[node].First, s.Nodes[node].Count);
         int start = first * micro, end = Math.Min(s.Batch.Length, (first + count) * micro);
-        var work = new ComputeShard(s.Latest.Version, s.Step, first, count, micro, s.Batch[start..end]);
+        var work = new ComputeShard(s.Parameters.Version, s.Step, first, count, micro, s.Batch[start..end]);
         sends.Add(new StepSend<W>.Compute(worker, work, attempt));
         var given = s.Given.GetValueOrDefault(node, []).Add(worker);
         return s with { Next = s.Next + 1, Assigned = s.Assigned.SetItem(node, worker), Attempts = s.Attempts.SetItem(node, attempt + 1), Given = s.Given.SetItem(node, given) };
@@ -239,7 +260,7 @@ public static partial class StepRules
     private static StepState<W> Gradient<W>(StepState<W> s, W from, GradientShard g, List<StepSend<W>> sends) where W : notnull
     {
         if (!s.Workers.Contains(from)) return s with { Refused = s.Refused + 1 };
-        if (g.Step != s.Step || !s.InFlight || g.Version != s.Latest.Version)
+        if (g.Step != s.Step || !s.InFlight || g.Version != s.Parameters.Version)
         {
             sends.Add(new StepSend<W>.ToServer(g));
             return s;
@@ -259,8 +280,9 @@ public static partial class StepRules
         if (finite && suspected && !suspect!.Equals(from))
             s = Exclude(s with { Suspects = s.Suspects.Remove(node) }, suspect, $"its gradient for micro-shards [{g.Shard}, {g.Shard + g.Shards}) of step {g.Step} was not finite; another worker's was", sends);
         if (s.Done || s.Finished.Contains(node) && !finite) return s;
-        sends.Add(new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(node) - 1));
-        return s with { Finished = s.Finished.Add(node), Unverified = s.Unverified.ContainsKey(from) ? s.Unverified : s.Unverified.Add(from, s.Step) }; // no one checked it
+        s = ToServer(s, s.Step, new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(node) - 1), sends);
+        s = s with { Finished = s.Finished.Add(node), Unverified = s.Unverified.ContainsKey(from) ? s.Unverified : s.Unverified.Add(from, s.Step) }; // no one checked it
+        return s.Plan.Staleness > 0 && s.Finished.Count == s.Nodes.Length ? Ahead(s, sends) : s;
     }
 
     /// <summary>
@@ -306,7 +328,7 @@ public static partial class StepRules
     {
         foreach (var (_, other) in s.Opinions.GetValueOrDefault(node, []))
             if (!ReferenceEquals(other, g) && !ReferenceEquals(other.Gradients, g.Gradients)) sends.Add(new StepSend<W>.Release(other));
-        sends.Add(new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(node) - 1));
+        s = ToServer(s, s.Step, new StepSend<W>.Pass(g, s.Attempts.GetValueOrDefault(node) - 1), sends);
         return s with { Finished = s.Finished.Add(node) };
     }
 
@@ -335,6 +357,7 @@ public static partial class StepRules
 
     private static StepState<W> Applied<W>(StepState<W> s, StepApplied applied, List<StepSend<W>> sends) where W : notnull
     {
+        if (s.Plan.Staleness > 0) return AppliedAhead(s, applied, sends);
         if (applied.Step != s.Step) return s;
         sends.Add(new StepSend<W>.Log(new StepLog(applied.Step, s.Plan.Settings.Batches.Cursor(applied.Step).Epoch, applied.Loss) { Replay = s.Replayed }));
         s = s with { Step = s.Step + 1, Batch = [], Nodes = [], Replayed = null };
@@ -344,6 +367,47 @@ public static partial class StepRules
             return s;
         }
         return StartOrFinish(s, sends);
+    }
+
+    /// <summary>
+    /// With staleness S: every gradient of the step in flight is here, so the next step begins at once — while
+    /// the server still applies this one — if its parameters (from before step + 1 - S) are here; else it
+    /// begins when they come (<see cref="AppliedAhead"/>).
+    /// </summary>
+    private static StepState<W> Ahead<W>(StepState<W> s, List<StepSend<W>> sends) where W : notnull
+    {
+        s = s with { Step = s.Step + 1, Batch = [], Nodes = [] };
+        return s.Step < s.Plan.Until && s.ParametersReady ? StartStep(s, sends) : s;
+    }
+
+    /// <summary>
+    /// With staleness: the server applied its next step. Its log line; the parameters kept for the steps that
+    /// lag behind them; what was held for the server's new step; the step waiting for these parameters begun;
+    /// and after the last step, the state asked for.
+    /// </summary>
+    private static StepState<W> AppliedAhead<W>(StepState<W> s, StepApplied applied, List<StepSend<W>> sends) where W : notnull
+    {
+        if (applied.Step != s.ServerStep) return s;
+        sends.Add(new StepSend<W>.Log(new StepLog(applied.Step, s.Plan.Settings.Batches.Cursor(applied.Step).Epoch, applied.Loss)));
+        long next = applied.Step + 1;
+        var versions = s.Versions.SetItem(next, s.Latest);
+        versions = versions.RemoveRange(versions.Keys.Where(k => k < next - s.Plan.Staleness));
+        var release = s.Held.Where(h => h.Step == next).Select(h => h.Send).ToList();
+        sends.AddRange(release);
+        s = s with { ServerStep = next, Versions = versions, Held = s.Held.RemoveAll(h => h.Step == next) };
+        if (next >= s.Plan.Until)
+        {
+            sends.Add(new StepSend<W>.ToServer(GetState.Instance));
+            return s;
+        }
+        return !s.InFlight && s.Step < s.Plan.Until && s.ParametersReady ? StartStep(s, sends) : s;
+    }
+
+    /// <summary>A send for the server about <paramref name="step"/>: now, or with staleness, held until the server has reached that step (it applies steps in order).</summary>
+    private static StepState<W> ToServer<W>(StepState<W> s, long step, StepSend<W> send, List<StepSend<W>> sends) where W : notnull
+    {
+        if (s.Plan.Staleness == 0 || step <= s.ServerStep) { sends.Add(send); return s; }
+        return s with { Held = s.Held.Add((step, send)) };
     }
 
     private static StepState<W> StartOrFinish<W>(StepState<W> s, List<StepSend<W>> sends) where W : notnull

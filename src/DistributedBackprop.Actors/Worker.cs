@@ -12,8 +12,9 @@ namespace DistributedBackprop.Actors;
 /// loss sum) on its own copy of the data: each micro-shard's gradient is added along the tree into buffers
 /// from the process's <see cref="GradientPool"/>, and the node goes back in one message to whoever asked (the
 /// coordinator, which passes it to the server, which returns the buffers). Holds the newest parameters it was
-/// sent — the server's own read-only version in one process; work for a newer version waits for them, work
-/// for an older one is dropped. It takes work and parameters only from its own process or from the
+/// sent and a few before them (with staleness, a step is computed with older ones) — the server's own
+/// read-only versions in one process; work for a newer version waits for them, work for a version it no
+/// longer holds is dropped. It takes work and parameters only from its own process or from the
 /// parameter-server node (<c>server</c>), and only what fits its model and data.
 /// </summary>
 public sealed class Worker : ReceiveActor, IWithStash
@@ -24,8 +25,11 @@ public sealed class Worker : ReceiveActor, IWithStash
     private readonly TreeSum _tree;
     private readonly string[] _names;
     private readonly int[][] _shapes;
-    private Parameters<float>? _parameters;
-    private long _version = -1;
+    private readonly SortedList<long, Parameters<float>> _versions = []; // the newest Keep versions it was sent
+    private long _version = -1; // the newest
+
+    /// <summary>Versions held: as many as a step may lag behind (<see cref="TrainingSettings.MaxStaleness"/>), the newest, and the next on its way.</summary>
+    private const int Keep = TrainingSettings.MaxStaleness + 2;
     private readonly Dictionary<int, (Tensor<float> X, Tensor<float> Y)> _batches = [];
     private DataPath.DataLink? _link;
 
@@ -49,16 +53,17 @@ public sealed class Worker : ReceiveActor, IWithStash
         _shapes = objective.Model.Parameters.Select(p => p.Shape).ToArray();
         Receive<ParameterUpdate>(u =>
         {
-            if (u.Version <= _version) return;
+            if (u.Version <= _version - Keep || _versions.ContainsKey(u.Version)) return;
             if (!Fits(u, objective)) { Context.GetLogger().Warning("refused parameters of version {0}: not this model's", u.Version); return; }
-            _parameters = NamedTensor.ToParameters(u.Parameters);
-            _version = u.Version;
+            _versions[u.Version] = NamedTensor.ToParameters(u.Parameters);
+            _version = Math.Max(_version, u.Version);
+            while (_versions.Count > Keep) _versions.RemoveAt(0);
             Stash.UnstashAll();
         });
         Receive<ComputeShard>(c =>
         {
             if (c.Version > _version) { Stash.Stash(); return; }
-            if (c.Version < _version) return;
+            if (!_versions.ContainsKey(c.Version)) return;
             if (Problem(c, _data.Count) is string problem) { Context.GetLogger().Warning("refused work for step {0}: {1}", c.Step, problem); return; }
             var gradient = Compute(c);
             if (_link?.Open == true) _link.Send(gradient);
@@ -96,7 +101,7 @@ public sealed class Worker : ReceiveActor, IWithStash
             var examples = c.Examples.AsSpan(start, count);
             if (!_batches.TryGetValue(count, out var batch)) _batches[count] = batch = _data.Gather(examples);
             else _data.Gather(examples, batch.X.Buffer, batch.Y.Buffer);
-            double lossSum = _shard.Run(_parameters!, batch.X, batch.Y, examples, c.Step); // dropout's masks: of these examples at this step
+            double lossSum = _shard.Run(_versions[c.Version], batch.X, batch.Y, examples, c.Step); // dropout's masks: of these examples at this step
             _tree.Add(new ShardNode(c.Shard + i, 1), _gradient, lossSum, count);
         }
         var (sum, _, loss, total) = _tree.Finish();

@@ -214,7 +214,9 @@ public static class NodeCommand
             return over.Succeeded ? 0 : 1;
         }
         if (turn.Stopped) throw new IOException("this parameter server was removed from the cluster while it stood by");
-        request = request with { Start = Actors.Failover.StandbyRules.ResumeFrom(turn.Resume, request.Start) };
+        // With staleness the held state is not enough: the steps after it are computed with S older versions
+        // of the parameters, which a standby does not hold. It recomputes the run from its start instead: exact.
+        if (request.Settings.Staleness == 0) request = request with { Start = Actors.Failover.StandbyRules.ResumeFrom(turn.Resume, request.Start) };
         node.Log.LogInformation("parameter server at {Address} ({Tls}), waiting for {Workers} worker node(s); the active parameter server, from step {Step}",
             cluster.SelfAddress, Describe(tls), minWorkers, request.Start.Step);
         var ended = new RunEnded(false, "the parameter server stopped");

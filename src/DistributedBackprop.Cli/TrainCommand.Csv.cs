@@ -51,7 +51,7 @@ public static partial class TrainCommand
             var prepared = job.Prepare();
             var batches = new Batches(prepared.Train.Count, r.GetValue(batch), Shuffle: true, seed);
             long steps = (long)r.GetValue(epochs) * batches.PerEpoch;
-            var settings = new TrainingSettings(prepared.Objective, common.MakeOptimizer(r, r.GetValue(lr), steps), batches, steps, common.MicroShardOr(r, 64), seed);
+            var settings = new TrainingSettings(prepared.Objective, common.MakeOptimizer(r, r.GetValue(lr), steps), batches, steps, common.MicroShardOr(r, 64), seed) { Staleness = common.StalenessOf(r) };
             var (policy, start) = common.Checkpointing(r, settings);
             return new TrainRequest(job, settings, prepared.Train, prepared.Held, policy, start, workers, threads, r.GetValue(common.Json), 0, plotPath)
             {

@@ -85,7 +85,7 @@ public static partial class TrainCommand
             var job = common.Model.Apply(r, new TrainingJob(TrainingJob.Regression, widths, r.GetValue(activation)!, count, seed, null));
             var data = job.Data().Train;
             var settings = new TrainingSettings(job.Objective(), optimizer,
-                new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), microShard, seed);
+                new Batches(data.Count, data.Count, Shuffle: false, seed), r.GetValue(steps), microShard, seed) { Staleness = common.StalenessOf(r) };
             var (policy, start) = common.Checkpointing(r, settings);
             return new TrainRequest(job, settings, data, null, policy, start, workers, threads, r.GetValue(common.Json), r.GetValue(logEvery), plotPath) { Metrics = common.Model.MetricsPath(r), Harness = common.HarnessFlags(r) };
         });
@@ -125,7 +125,7 @@ public static partial class TrainCommand
             long steps = (long)r.GetValue(epochs) * batches.PerEpoch;
             TrainOptions.Require(JobLimits.Count("--epochs × batches per epoch", steps, JobLimits.MaxSteps));
             var optimizer = common.MakeOptimizer(r, r.GetValue(lr), steps);
-            var settings = new TrainingSettings(job.Objective(), optimizer, batches, steps, microShard, seed);
+            var settings = new TrainingSettings(job.Objective(), optimizer, batches, steps, microShard, seed) { Staleness = common.StalenessOf(r) };
             var (policy, start) = common.Checkpointing(r, settings);
             return new TrainRequest(job, settings, train, test, policy, start, workers, threads, r.GetValue(common.Json), 0, Curves.CheckPlot(r.GetValue(plot))) { Metrics = common.Model.MetricsPath(r), Harness = common.HarnessFlags(r) };
         });

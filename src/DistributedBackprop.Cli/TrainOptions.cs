@@ -32,11 +32,12 @@ public sealed class TrainOptions
 
     public readonly Option<string?> Chaos = new("--chaos") { Description = "the fault harness, for worker actors: a plan such as 'stop worker 1 at step 10; drop shard 2 of step 3; corrupt worker 2 from step 20 x1000' (see the README)" };
     public readonly Option<double> Audit = new("--audit") { Description = "the fraction (0 to 1) of each step's work that a second worker computes again, compared bit for bit; a worker that differs from two others is excluded", DefaultValueFactory = _ => 0 };
+    public readonly Option<int> Staleness = new("--staleness") { Description = $"S, 0 to {TrainingSettings.MaxStaleness}: step t's gradients are computed with the parameters from before step t - S, so the workers compute the next step while the server applies this one; the result depends on S, not on the workers or nodes", DefaultValueFactory = _ => 0 };
     public readonly Option<double?> ResendAfter = new("--resend-after") { Description = "seconds a step waits for lost work before it sends it again (default 5)" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in (Option[])[Workers, Threads, Optimizer, Momentum, WeightDecay, Schedule, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume, .. Model.All, Chaos, Audit, ResendAfter])
+        foreach (var o in (Option[])[Workers, Threads, Optimizer, Momentum, WeightDecay, Schedule, MicroShard, Seed, Json, Checkpoint, CheckpointEvery, Resume, .. Model.All, Chaos, Audit, Staleness, ResendAfter])
             command.Options.Add(o);
     }
 
@@ -52,6 +53,22 @@ public sealed class TrainOptions
         try { chaos = r.GetValue(Chaos) is { } text ? ChaosPlan.Parse(text) : null; }
         catch (ChaosPlanException e) { throw new UsageException(e.Message); }
         return new Harness(chaos, audit, resend);
+    }
+
+    /// <summary>
+    /// --staleness, checked: what it cannot go with yet. A checkpoint, and an audit's replay, hold one version
+    /// of the parameters, where the steps after them need S older ones; and with staleness a gradient is sent
+    /// again only while its step is the one computed, so a chaos plan may not drop one.
+    /// </summary>
+    public int StalenessOf(ParseResult r)
+    {
+        int staleness = r.GetValue(Staleness);
+        if (staleness is < 0 or > TrainingSettings.MaxStaleness) throw new UsageException($"--staleness must be from 0 to {TrainingSettings.MaxStaleness}, not {staleness}");
+        if (staleness == 0) return 0;
+        if (r.GetValue(Audit) > 0) throw new UsageException("--staleness and --audit do not go together yet: an audit's replay goes back to one version of the parameters, and the steps after it need S older ones");
+        if (r.GetValue(Checkpoint) is not null) throw new UsageException("--staleness and --checkpoint do not go together yet: a checkpoint holds one version of the parameters, and the steps after it need S older ones");
+        if (HarnessFlags(r).Chaos?.DropsGradients == true) throw new UsageException("--staleness and a --chaos plan that drops gradients do not go together: a gradient is sent again only while its step is the one computed");
+        return staleness;
     }
 
     /// <summary>Each thread past the first is a helper thread for the life of the process: a bound on a typo.</summary>

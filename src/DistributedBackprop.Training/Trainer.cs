@@ -38,9 +38,10 @@ public sealed class Trainer : ITrainingEngine
     {
         var parameters = state.Parameters.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape]));
         var optimizer = new OptimizerState<float>(state.Optimizer.Step, state.Optimizer.Slots.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape])));
+        var past = Past(parameters);
         for (long step = state.Step; step < until; step++)
         {
-            var (sums, count, loss, buffers) = GradientSums(parameters, _settings.Batches.For(step), step);
+            var (sums, count, loss, buffers) = GradientSums(past?.Before(step, state.Step, parameters) ?? parameters, _settings.Batches.For(step), step);
             // A non-finite step leaves these buffers half-written; they are this run's own, and it ends here.
             optimizer = (double.IsFinite(loss) ? _settings.Optimizer.StepInPlace(parameters, sums, count, optimizer) : null)
                 ?? throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
@@ -50,6 +51,21 @@ public sealed class Trainer : ITrainingEngine
         }
         return new TrainingState(parameters, optimizer, Math.Max(until, state.Step));
     }
+
+    /// <summary>With staleness S, copies of the parameters from before each of the last S + 1 steps, in a ring.</summary>
+    private sealed class PastParameters(Parameters<float>[] ring)
+    {
+        /// <summary>The parameters step <paramref name="step"/> is computed with: those from before step - S (or the first step), once the current ones are copied in.</summary>
+        public Parameters<float> Before(long step, long first, Parameters<float> current)
+        {
+            var slot = ring[(int)(step % ring.Length)];
+            for (int i = 0; i < slot.Count; i++) current[i].Value.Data.CopyTo(slot[i].Value.Buffer);
+            return ring[(int)(Math.Max(first, step - (ring.Length - 1)) % ring.Length)];
+        }
+    }
+
+    private PastParameters? Past(Parameters<float> parameters) => _settings.Staleness == 0 ? null
+        : new([.. Enumerable.Range(0, _settings.Staleness + 1).Select(_ => parameters.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape])))]);
 
     /// <summary>
     /// The batch's gradient sums, added up over its micro-shards along the tree, with the example count, the

@@ -309,4 +309,28 @@ public class StepRulesTests
         Assert.Equal(["b", "a"], sends.OfType<Send.Compute>().Select(c => c.Worker));
         Assert.Empty(sends.OfType<Send.Pass>());
     }
+
+    [Fact]
+    public void With_staleness_the_next_step_is_computed_while_the_server_applies_this_one_and_reaches_it_in_order()
+    {
+        var plan = new StepPlan(Settings with { Staleness = 1 }, 3, null, false, TimeSpan.FromSeconds(1));
+        var (s, _) = Feed(StepState<string>.Start(plan, 0, Initial), new On.Started(), new On.Joined(["a", "b"]));
+        var (next, sends) = Feed(s, new On.GradientPassed("a", Gradient(0, 2)), new On.GradientPassed("b", Gradient(2, 1)));
+        // Step 0's gradients go to the server, and step 1 is handed out at once, with step 0's parameters (version 0) ...
+        Assert.Equal(["pass gradient [0,2) of step 0 (attempt 0)", "pass gradient [2,3) of step 0 (attempt 0)"], sends.OfType<Send.Pass>().Select(Describe));
+        Assert.All(sends.OfType<Send.Compute>(), c => Assert.Equal((1L, 0L), (c.Shard.Step, c.Shard.Version)));
+        Assert.Equal(2, sends.OfType<Send.Compute>().Count());
+        // ... but the server hears of step 1 only once it has applied step 0: it applies steps in order.
+        Assert.DoesNotContain(sends, x => x is Send.ToServer { Message: BeginStep });
+        (next, sends) = Feed(next, new On.GradientPassed("a", Gradient(0, 2, step: 1)));
+        Assert.Empty(sends); // held: step 1 has not reached the server
+        var v1 = new ParameterUpdate(1, [new NamedTensor("w", Tensor<float>.Scalar(2))]);
+        (next, sends) = Feed(next, new On.Updated(v1), new On.Applied(new StepApplied(0, 1, 0.5)));
+        Assert.Equal(["log step 0 loss 0.5", "begin step 1: 3 shards, 10 examples", "pass gradient [0,2) of step 1 (attempt 0)"],
+            sends.Where(x => x is Send.Log or Send.ToServer or Send.Pass).Select(Describe));
+        // Step 1's last gradient: step 2 is computed with the parameters from before step 1, version 1.
+        (_, sends) = Feed(next, new On.GradientPassed("b", Gradient(2, 1, step: 1)));
+        Assert.All(sends.OfType<Send.Compute>(), c => Assert.Equal((2L, 1L), (c.Shard.Step, c.Shard.Version)));
+        Assert.NotEmpty(sends.OfType<Send.Compute>());
+    }
 }

@@ -69,6 +69,10 @@ public class ChaosCommandTests
     [InlineData("--audit must be from 0 to 1, not 1.5", "--audit", "1.5", "--workers", "2")]
     [InlineData("--resend-after must be from 0.01 to 3600 seconds", "--resend-after", "0", "--workers", "2")]
     [InlineData("--chaos and --audit act on worker actors", "--chaos", "stop worker 0 at step 1", "--workers", "0")]
+    [InlineData("--staleness must be from 0 to 4, not 5", "--staleness", "5")]
+    [InlineData("--staleness and --audit do not go together yet", "--staleness", "1", "--audit", "0.5", "--workers", "2")]
+    [InlineData("--staleness and --checkpoint do not go together yet", "--staleness", "1", "--checkpoint", "never-made")]
+    [InlineData("--staleness and a --chaos plan that drops gradients", "--staleness", "2", "--chaos", "drop gradient 0 of step 1", "--workers", "2")]
     public void Bad_harness_flags_are_one_line_and_exit_2(string expected, params string[] flags)
     {
         var r = DbpRunner.Run(["train", "regression", "--steps", "3", .. flags]);

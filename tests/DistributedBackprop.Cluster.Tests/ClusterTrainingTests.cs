@@ -27,6 +27,20 @@ public class ClusterTrainingTests
     }
 
     [Fact]
+    public void With_staleness_the_cluster_trains_to_the_in_process_hash_of_the_same_staleness()
+    {
+        using var nodes = new Nodes();
+        int port = Nodes.FreePort();
+        string[] stale = [.. Regression, "--staleness", "2"];
+        var server = nodes.ParameterServer(port, 2, stale);
+        var workers = new[] { nodes.Worker(port), nodes.Worker(port) };
+        Assert.True(server.WaitForExit() == 0, server.Err);
+        foreach (var w in workers) Assert.True(w.WaitForExit(TimeSpan.FromSeconds(60)) == 0, w.Err);
+        Assert.Equal(InProcessHash(nodes, stale), server.LastJsonHash());
+        Assert.NotEqual(InProcessHash(nodes, Regression), server.LastJsonHash()); // the staleness did take effect
+    }
+
+    [Fact]
     public void A_worker_killed_mid_run_has_its_shards_done_by_the_others()
     {
         using var nodes = new Nodes();

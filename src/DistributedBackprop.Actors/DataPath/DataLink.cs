@@ -14,7 +14,8 @@ namespace DistributedBackprop.Actors.DataPath;
 /// </summary>
 public sealed class DataLink : IDisposable
 {
-    private const int Versions = 3;
+    // The worker holds on to its newest versions and a few before them (staleness); an update is read into a slot none of those is in.
+    private const int Versions = TrainingSettings.MaxStaleness + 3;
     private readonly Connection _connection;
     private readonly GradientPool _pool;
 
