@@ -42,7 +42,7 @@ public sealed class ClusterEngine : ITrainingEngine
 
     public void Dispose()
     {
-        Console.Error.WriteLine($"dbp: {DataPath.ChannelCpu.Report(_channel.BytesMoved)}");
+        OperatorLog.Info(DataPath.ChannelCpu.Report(_channel.BytesMoved));
         _channel.Dispose();
     }
 

@@ -62,7 +62,7 @@ public sealed class Recruiter : ReceiveActor, IWithTimers
         Receive<JobFailed>(f =>
         {
             if (UpWorker(cluster, Sender) is null) { _status.Refuse(); return; }
-            Console.Error.WriteLine($"dbp: worker {Sender.Path.Address} cannot run the job: {Clip(f.Reason)}");
+            OperatorLog.Warning($"worker {Sender.Path.Address} cannot run the job: {Clip(f.Reason)}");
         });
         Receive<ClusterEvent.UnreachableMember>(u => { _up.Remove(u.Member.UniqueAddress); Lose(u.Member.UniqueAddress); });
         // A worker that was unreachable for a moment (a pause too short to be downed) is offered the job again.

@@ -115,6 +115,7 @@ public static class NodeCommand
         var akka = NodeConfiguration.Akka(configuration);
         using var logs = NodeLogging.Create(s, configuration);
         var node = new Node(logs, akka, s, configuration, boot, probes);
+        OperatorLog.WriteTo((warning, message) => { if (warning) node.Log.LogWarning("{Message}", message); else node.Log.LogInformation("{Message}", message); });
         using var metrics = MetricsExport.Start(s.MetricsPort, s.MetricsHost);
         if (s.MetricsPort is int mp) node.Log.LogInformation("metrics at http://{Host}:{Port}/metrics", s.MetricsHost, mp);
         return s.Role == ActorSystems.ParameterServerRole

@@ -24,6 +24,8 @@ public class ClusterTrainingTests
         var moved = System.Text.RegularExpressions.Regex.Match(server.Err, @"data channel: ([\d.]+) MB of tensors");
         Assert.True(moved.Success, server.Err);
         Assert.InRange(double.Parse(moved.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0.3, 100);
+        // Said through the node's logger, like every other line it writes: time-stamped, with its level.
+        Assert.Matches(@"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info +dbp: data channel: [\d.]+ MB of tensors", server.Err);
     }
 
     [Fact]

@@ -91,7 +91,7 @@ public sealed class DataChannel : IDisposable
             {
                 Interlocked.Decrement(ref _open);
                 if (node is not null) _workers.TryRemove(KeyValuePair.Create(node, connection!));
-                if (reason != "closed here") Console.Error.WriteLine($"dbp: data channel from {node?.ToString() ?? peer}: {reason}");
+                if (reason != "closed here") OperatorLog.Info($"data channel from {node?.ToString() ?? peer}: {reason}");
             });
             connection.ReadTimeout = TimeSpan.FromSeconds(10);
             connection.Start("dbp-data", stream =>

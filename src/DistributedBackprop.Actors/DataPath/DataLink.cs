@@ -32,7 +32,7 @@ public sealed class DataLink : IDisposable
         catch (SocketException e) { socket.Dispose(); throw new IOException($"cannot reach the data channel at {endpoint}: {e.Message}"); }
         var ring = Enumerable.Range(0, Versions).Select(_ => model.Sizes.Select(n => new float[n]).ToArray()).ToArray();
         DataLink? link = null;
-        var connection = new Connection(socket, reason => Console.Error.WriteLine($"dbp: data channel to {endpoint}: {reason}; {ChannelCpu.Report(link!.BytesMoved)}"));
+        var connection = new Connection(socket, reason => OperatorLog.Info($"data channel to {endpoint}: {reason}; {ChannelCpu.Report(link!.BytesMoved)}"));
         link = new DataLink(connection, pool);
         connection.Send(s => TensorFrames.WriteHello(s, token, node.ToString()));
         connection.Start("dbp-link", stream =>
