@@ -28,6 +28,7 @@ public static class EpochJob
             int epoch = (int)(state.Step / perEpoch);
             long until = Math.Min((epoch + 1) * perEpoch, settings.Steps);
             var losses = new List<StepLog>(); // this epoch's, as they stand after any replay
+            double running = 0; // their sum, for the progress bar: an average over the list at every step would be quadratic
             var clock = Stopwatch.StartNew();
             using (var bar = new ProgressBar($"epoch {epoch + 1}", until - state.Step))
             {
@@ -36,13 +37,15 @@ public static class EpochJob
                 {
                     if (log.Replay is { } replay)
                     {
+                        running -= losses.Where(l => l.Step >= replay.FromStep).Sum(l => l.Loss);
                         losses.RemoveAll(l => l.Step >= replay.FromStep);
                         curves.Steps.RemoveAll(c => c.Number >= replay.FromStep);
                         ReplayReport.Print(replay, json, output);
                     }
                     losses.Add(log);
+                    running += log.Loss;
                     curves.Steps.Add(new Curves.Step(log.Step, log.Epoch, log.Loss));
-                    bar.Report(log.Step + 1 - from, string.Create(CultureInfo.InvariantCulture, $"loss {losses.Average(l => l.Loss):F4}"));
+                    bar.Report(log.Step + 1 - from, string.Create(CultureInfo.InvariantCulture, $"loss {running / losses.Count:F4}"));
                 });
             }
             double lossSum = losses.Sum(l => l.Loss);
