@@ -30,10 +30,10 @@ public sealed partial class ChaosPlan : FaultPlan
 
     public string Text { get; }
 
-    /// <summary>Whether the plan only corrupts worker 0's arithmetic: all a worker node can do to itself (its one worker is worker 0).</summary>
     /// <summary>Whether the plan drops a gradient on its way to the server: with staleness nothing sends a gradient again once the step after it has begun.</summary>
     public bool DropsGradients => _rules.Any(r => r.Verb == "drop" && r.What == "gradient");
 
+    /// <summary>Whether the plan only corrupts worker 0's arithmetic: all a worker node can do to itself (its one worker is worker 0).</summary>
     public bool CorruptsWorkerZeroOnly => _stops.Count == 0 && _rules.Count == 0 && _corrupt.All(c => c.Worker == 0);
 
     private ChaosPlan(string text) => Text = text;

@@ -103,7 +103,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
             case StepSend<IActorRef>.Finish f: _done.TrySetResult(f.Outcome); Context.Stop(Self); break;
             case StepSend<IActorRef>.Later l: Timers.StartSingleTimer($"delay {_delayed++}", new Due(l.Send), l.By); break;
             case StepSend<IActorRef>.Stop s: Context.Stop(s.Worker); break;
-            case StepSend<IActorRef>.Release r: _pool.Return([.. r.Gradient.Gradients.Select(t => t.Value.Buffer)]); break;
+            case StepSend<IActorRef>.Release r: _pool.Return(r.Gradient.Buffers()); break;
             case StepSend<IActorRef>.Exclude x: Context.GetLogger().Warning("worker {0} is out of the run: {1}", x.Worker.Path, x.Reason); break;
             default: throw new System.Diagnostics.UnreachableException();
         }

@@ -32,6 +32,9 @@ public sealed record GradientShard(
     [property: Key(4)] int Count, [property: Key(5)] double LossSum, [property: Key(6)] NamedTensor[] Gradients) : IDbpMessage
 {
     [IgnoreMember] public ShardNode Node => new(Shard, Shards);
+
+    /// <summary>The arrays the gradient's tensors are in: a pool's, where it was rented from one.</summary>
+    public float[][] Buffers() => [.. Gradients.Select(t => t.Value.Buffer)];
 }
 
 /// <summary>Coordinator → server: step <paramref name="Step"/> has <paramref name="Shards"/> micro-shards covering <paramref name="Examples"/> examples.</summary>

@@ -18,7 +18,7 @@ public sealed class ServerBuffers
     /// <summary><paramref name="staleness"/>: how many versions before the current one workers may still compute with; the ring keeps those, the current one and the next.</summary>
     public ServerBuffers(Parameters<float> start, GradientPool pool, int staleness = 0)
     {
-        _ring = [.. Enumerable.Range(0, staleness + 2).Select(_ => start.Map((_, t) => new Tensor<float>(t.ToArray(), t.Dims)))];
+        _ring = [.. Enumerable.Range(0, staleness + 2).Select(_ => start.Copy())];
         Tree = new TreeSum(pool);
     }
 
@@ -52,7 +52,7 @@ public sealed record ServerState(
     /// <summary>A server from a run's start state, which it copies: its buffers are its own.</summary>
     public static ServerState Start(Parameters<float> parameters, OptimizerState<float> optimizer, long version, long step, GradientPool? pool = null, int staleness = 0)
     {
-        var own = new OptimizerState<float>(optimizer.Step, optimizer.Slots.Map((_, t) => new Tensor<float>(t.ToArray(), t.Dims)));
+        var own = new OptimizerState<float>(optimizer.Step, optimizer.Slots.Copy());
         pool ??= new GradientPool(parameters.Select(p => p.Value.Length).ToArray());
         return new(new ServerBuffers(parameters, pool, staleness), own, version, step, 0, 0, ImmutableSortedDictionary<int, GradientShard>.Empty, 0, 0, false)
             { Staleness = staleness, Origin = step };
@@ -122,7 +122,7 @@ public static class ParameterServerRules
         if (!s.Begun || s.Covered < s.ExpectedShards) return (s, []);
         var tree = s.Buffers.Tree;
         foreach (var node in s.Received.Values) // sorted by first shard: the tree's order
-            tree.AddOwned(node.Node, [.. node.Gradients.Select(t => t.Value.Buffer)], node.LossSum, node.Count);
+            tree.AddOwned(node.Node, node.Buffers(), node.LossSum, node.Count);
         var (sum, _, lossSum, count) = tree.Finish();
         var next = s.Buffers.Slot(s.Version + 1);
         var optimizerState = count == s.ExpectedExamples && double.IsFinite(lossSum)

@@ -56,7 +56,7 @@ public static class ServerSnapshots
     private static ServerSnapshot Take(ServerState s)
     {
         if (s.Buffers.SpareSnapshot is not { } spare || !Fits(spare.Slots, s.Optimizer.Slots))
-            return new(s.Step, [.. s.Parameters.Select(p => p.Value.ToArray())], s.Optimizer.Step, Copy(s.Optimizer.Slots));
+            return new(s.Step, [.. s.Parameters.Select(p => p.Value.ToArray())], s.Optimizer.Step, s.Optimizer.Slots.Copy());
         s.Buffers.SpareSnapshot = null;
         for (int i = 0; i < spare.Parameters.Length; i++) s.Parameters[i].Value.Data.CopyTo(spare.Parameters[i]);
         for (int i = 0; i < spare.Slots.Count; i++) s.Optimizer.Slots[i].Value.Data.CopyTo(spare.Slots[i].Value.Buffer);
@@ -73,10 +73,8 @@ public static class ServerSnapshots
         for (int i = 0; i < next.Count; i++) snapshot.Parameters[i].CopyTo(next[i].Value.Buffer, 0);
         return s with
         {
-            Version = s.Version + 1, Step = snapshot.Step, Optimizer = new OptimizerState<float>(snapshot.OptimizerStep, Copy(snapshot.Slots)),
+            Version = s.Version + 1, Step = snapshot.Step, Optimizer = new OptimizerState<float>(snapshot.OptimizerStep, snapshot.Slots.Copy()),
             ExpectedShards = 0, ExpectedExamples = 0, Received = ImmutableSortedDictionary<int, GradientShard>.Empty,
         };
     }
-
-    private static Parameters<float> Copy(Parameters<float> p) => p.Map((_, t) => new Tensor<float>(t.ToArray(), t.Dims));
 }

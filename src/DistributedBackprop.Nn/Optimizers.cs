@@ -109,7 +109,7 @@ public abstract partial record Optimizer
     private static (Parameters<T> Next, OptimizerState<T> State) Copies<T>(Parameters<T> parameters, OptimizerState<T> state)
         where T : unmanaged, IFloatingPointIeee754<T> =>
         (parameters.Map((_, t) => Tensor<T>.Zeros([.. t.Shape])),
-         new OptimizerState<T>(state.Step, state.Slots.Map((_, t) => new Tensor<T>(t.ToArray(), t.Dims))));
+         new OptimizerState<T>(state.Step, state.Slots.Copy()));
 
     /// <summary>1/count: the mean is the sum times this, the same factor in every engine.</summary>
     private static T Scale<T>(int count) where T : unmanaged, IFloatingPointIeee754<T> =>

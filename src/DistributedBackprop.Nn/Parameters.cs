@@ -33,6 +33,9 @@ public sealed class Parameters<T> : IReadOnlyList<(string Name, Tensor<T> Value)
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     public Parameters<T> Map(Func<string, Tensor<T>, Tensor<T>> f) => new(_items.Select(p => (p.Name, f(p.Name, p.Value))));
+
+    /// <summary>The same tensors in arrays of their own: writing the copy in place leaves these as they are.</summary>
+    public Parameters<T> Copy() => Map((_, t) => Tensor<T>.FromArray(t.Data, [.. t.Shape]));
     public Parameters<TOut> Cast<TOut>() where TOut : unmanaged, IFloatingPointIeee754<TOut> => new(_items.Select(p => (p.Name, p.Value.Cast<TOut>())));
 
     /// <summary>The names bound to their tensors, to evaluate a graph whose variables are these parameters.</summary>

@@ -36,8 +36,8 @@ public sealed class Trainer : ITrainingEngine
     /// <summary>The loop steps its own copies of the parameters in place, so a step allocates next to nothing.</summary>
     public TrainingState Run(TrainingState state, long until, Action<StepLog>? onStep = null)
     {
-        var parameters = state.Parameters.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape]));
-        var optimizer = new OptimizerState<float>(state.Optimizer.Step, state.Optimizer.Slots.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape])));
+        var parameters = state.Parameters.Copy();
+        var optimizer = new OptimizerState<float>(state.Optimizer.Step, state.Optimizer.Slots.Copy());
         var past = Past(parameters);
         for (long step = state.Step; step < until; step++)
         {
@@ -65,7 +65,7 @@ public sealed class Trainer : ITrainingEngine
     }
 
     private PastParameters? Past(Parameters<float> parameters) => _settings.Staleness == 0 ? null
-        : new([.. Enumerable.Range(0, _settings.Staleness + 1).Select(_ => parameters.Map((_, t) => Tensor<float>.FromArray(t.Data, [.. t.Shape])))]);
+        : new([.. Enumerable.Range(0, _settings.Staleness + 1).Select(_ => parameters.Copy())]);
 
     /// <summary>
     /// The batch's gradient sums, added up over its micro-shards along the tree, with the example count, the

@@ -58,7 +58,7 @@ public sealed class DataLink : IDisposable
     public void Send(GradientShard gradient) => _connection.Send(s =>
     {
         ByteCount.Add(ref _bytes, TensorFrames.WriteGradient(s, gradient));
-        _pool.Return([.. gradient.Gradients.Select(t => t.Value.Buffer)]);
+        _pool.Return(gradient.Buffers());
     });
 
     public void Dispose() => _connection.Dispose();

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -37,7 +35,7 @@ public static partial class ClusterRun
 
     private static Result Train(int workers, IReadOnlyList<string> training, IReadOnlyList<string> nodeFlags)
     {
-        int port = FreePort();
+        int port = DistributedBackprop.Actors.FreePort.OnLoopback();
         var started = new List<(Process Process, StringBuilder Err, StringBuilder Out)>();
         try
         {
@@ -81,6 +79,4 @@ public static partial class ClusterRun
             : (double.NaN, double.NaN);
 
     private static string Last(string text) => text.TrimEnd().Split('\n')[^1];
-
-    private static int FreePort() => DistributedBackprop.Actors.FreePort.OnLoopback();
 }
