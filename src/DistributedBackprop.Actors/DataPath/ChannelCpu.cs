@@ -31,7 +31,7 @@ public static class ChannelCpu
     {
         try
         {
-            if (!File.ReadAllText(Path.Combine(task, "comm")).StartsWith("dbp-", StringComparison.Ordinal)) return null;
+            if (!DataPath(File.ReadAllText(Path.Combine(task, "comm")))) return null;
             var stat = File.ReadAllText(Path.Combine(task, "stat"));
             // After the name in parentheses come the state and fields 4 on; utime and stime are fields 14 and 15.
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -42,6 +42,10 @@ public static class ChannelCpu
             return null; // not Linux's, or a thread that ended meanwhile
         }
     }
+
+    /// <summary>The data path's threads by name: not the matrix products' dbp-gemm helpers, whose time is the arithmetic's.</summary>
+    internal static bool DataPath(string thread) =>
+        thread.StartsWith("dbp-data-", StringComparison.Ordinal) || thread.StartsWith("dbp-link-", StringComparison.Ordinal);
 
     /// <summary>One line for a node's log: how much the data path moved here, and its CPU for each megabyte.</summary>
     public static string Report(long bytes)
