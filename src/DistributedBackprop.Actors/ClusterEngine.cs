@@ -8,7 +8,8 @@ namespace DistributedBackprop.Actors;
 /// server live here, the workers are on the worker nodes the <see cref="Recruiter"/> brings in. A run waits
 /// for <c>minWorkers</c> worker nodes (at most <c>joinTimeout</c>), then goes on with whoever is up.
 /// Parameter updates and gradients travel on a <see cref="DataPath.DataChannel"/> of this node's where a worker
-/// node has connected to it (the job description says where, with the run's token), by Akka otherwise.
+/// node has connected to it (the job description says where, with the run's token), by Akka otherwise; to a
+/// worker node on this machine through shared memory in <c>sharedMemory</c> (a tmpfs directory), where given.
 /// </summary>
 public sealed class ClusterEngine : ITrainingEngine
 {
@@ -27,13 +28,13 @@ public sealed class ClusterEngine : ITrainingEngine
     private readonly TimeSpan _resendAfter;
 
     public ClusterEngine(ActorSystem system, TrainingSettings settings, TrainingJob job, int minWorkers, TimeSpan joinTimeout, CheckpointPolicy? checkpoint,
-        ClusterTls? tls = null, double audit = 0, TimeSpan? resendAfter = null)
+        ClusterTls? tls = null, double audit = 0, TimeSpan? resendAfter = null, string? sharedMemory = null)
     {
         (_audit, _resendAfter) = (audit, resendAfter ?? StepPlan.DefaultResendAfter);
         (_system, _settings, _minWorkers, _joinTimeout, _checkpoint) = (system, settings, minWorkers, joinTimeout, checkpoint);
         _pool = GradientPool.For(settings.Objective);
         var host = Akka.Cluster.Cluster.Get(system).SelfAddress.Host ?? "127.0.0.1";
-        _channel = new DataPath.DataChannel(host, DataPath.ChannelModel.Of(settings.Objective), _pool, tls);
+        _channel = new DataPath.DataChannel(host, DataPath.ChannelModel.Of(settings.Objective), _pool, tls, sharedMemory);
         _recruiter = system.ActorOf(Recruiter.Props(new JobDescription(job, _channel.Endpoint, _channel.Token), _status), "recruiter");
     }
 

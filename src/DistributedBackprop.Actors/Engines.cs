@@ -20,7 +20,8 @@ public abstract record EngineChoice
     public sealed record LocalActors(int Workers, FaultPlan? Faults = null, double Audit = 0, TimeSpan? ResendAfter = null) : EngineChoice;
 
     /// <summary>This node's part of a cluster: workers are the worker nodes that take <paramref name="Job"/>; <paramref name="Tls"/> secures its data channel.</summary>
-    public sealed record Cluster(ActorSystem System, TrainingJob Job, int MinWorkers, TimeSpan JoinTimeout, ClusterTls? Tls = null, double Audit = 0, TimeSpan? ResendAfter = null) : EngineChoice;
+    public sealed record Cluster(ActorSystem System, TrainingJob Job, int MinWorkers, TimeSpan JoinTimeout, ClusterTls? Tls = null, double Audit = 0, TimeSpan? ResendAfter = null,
+        string? SharedMemory = null) : EngineChoice;
 }
 
 /// <summary>Chooses and builds training engines; the command line and the benchmarks only say which.</summary>
@@ -47,7 +48,7 @@ public static class Engines
     {
         EngineChoice.PlainLoop => new Trainer(settings, data, checkpoint),
         EngineChoice.LocalActors l => new LocalEngine(settings, data, l.Workers, checkpoint, l.Faults, resendAfter: l.ResendAfter, audit: l.Audit),
-        EngineChoice.Cluster c => new ClusterEngine(c.System, settings, c.Job, c.MinWorkers, c.JoinTimeout, checkpoint, c.Tls, c.Audit, c.ResendAfter),
+        EngineChoice.Cluster c => new ClusterEngine(c.System, settings, c.Job, c.MinWorkers, c.JoinTimeout, checkpoint, c.Tls, c.Audit, c.ResendAfter, c.SharedMemory),
         _ => throw new System.Diagnostics.UnreachableException(),
     };
 }

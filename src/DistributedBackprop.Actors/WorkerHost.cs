@@ -18,7 +18,7 @@ public sealed class WorkerHost : ReceiveActor
 {
     public const string Name = "worker-host";
 
-    public WorkerHost(TaskCompletionSource<string> failed, TaskCompletionSource<RunEnded> ended, ClusterTls? tls, Func<long, Corruption?>? corrupt)
+    public WorkerHost(TaskCompletionSource<string> failed, TaskCompletionSource<RunEnded> ended, ClusterTls? tls, Func<long, Corruption?>? corrupt, string? sharedMemory)
     {
         var cluster = Akka.Cluster.Cluster.Get(Context.System);
         var node = cluster.SelfAddress.ToString();
@@ -54,7 +54,7 @@ public sealed class WorkerHost : ReceiveActor
                     worker = Context.ActorOf(Worker.Props(ready.Objective, ready.Train, pool, Sender.Path.Address, corrupt), $"worker-{incarnation++}");
                     server = Sender.Path.Address;
                     if (description is { DataEndpoint: string endpoint, DataToken: string token })
-                        link = Link(endpoint, token, ready.Objective, pool, worker, tls);
+                        link = Link(endpoint, token, ready.Objective, pool, worker, tls, sharedMemory);
                 }
                 catch (Exception e) when (e is JobException or DataException or ArgumentException or IOException)
                 {
@@ -74,11 +74,11 @@ public sealed class WorkerHost : ReceiveActor
     }
 
     /// <summary>The data channel, if it can be reached: without it, tensors go by Akka, as slowly as that is.</summary>
-    private static DataPath.DataLink? Link(string endpoint, string token, Objective objective, GradientPool pool, IActorRef worker, ClusterTls? tls)
+    private static DataPath.DataLink? Link(string endpoint, string token, Objective objective, GradientPool pool, IActorRef worker, ClusterTls? tls, string? sharedMemory)
     {
         try
         {
-            var link = DataPath.DataLink.Connect(endpoint, token, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, DataPath.ChannelModel.Of(objective), pool, worker, tls);
+            var link = DataPath.DataLink.Connect(endpoint, token, Akka.Cluster.Cluster.Get(Context.System).SelfAddress, DataPath.ChannelModel.Of(objective), pool, worker, tls, sharedMemory);
             worker.Tell(new Worker.UseLink(link));
             return link;
         }
@@ -106,9 +106,11 @@ public sealed class WorkerHost : ReceiveActor
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(e => e is ActorKilledException ? Directive.Resume : Directive.Stop);
 
-    /// <remarks><paramref name="corrupt"/> is the fault harness's (<c>dbp node --role worker --chaos</c>): from which step this node computes wrong.</remarks>
-    public static Props Props(TaskCompletionSource<string> failed, TaskCompletionSource<RunEnded> ended, ClusterTls? tls = null, Func<long, Corruption?>? corrupt = null) =>
-        Akka.Actor.Props.Create(() => new WorkerHost(failed, ended, tls, corrupt));
+    /// <remarks><paramref name="corrupt"/> is the fault harness's (<c>dbp node --role worker --chaos</c>): from which step this node computes wrong;
+    /// <paramref name="sharedMemory"/>, this machine's tmpfs directory, where a server on it offers shared memory (none: the socket only).</remarks>
+    public static Props Props(TaskCompletionSource<string> failed, TaskCompletionSource<RunEnded> ended, ClusterTls? tls = null, Func<long, Corruption?>? corrupt = null,
+        string? sharedMemory = null) =>
+        Akka.Actor.Props.Create(() => new WorkerHost(failed, ended, tls, corrupt, sharedMemory));
 
     /// <summary>
     /// On the parameter-server node: tells every worker node how the run ended — those up and those still

@@ -48,6 +48,7 @@ public static class NodeCommand
         logFormat.AcceptOnlyFromAmong("text", "json");
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics at http://HOST:PORT/metrics (or DBP_METRICS_PORT); OTLP is on when OTEL_EXPORTER_OTLP_ENDPOINT is set" };
         var metricsHost = new Option<string?>("--metrics-host") { Description = "address the metrics endpoint binds (or DBP_METRICS_HOST; default 127.0.0.1, 0.0.0.0 for every address)" };
+        var shared = new Option<string?>("--shared-memory") { Description = "on (the default) or off: tensors between nodes on one machine through shared memory in /dev/shm, not the socket (or DBP_SHARED_MEMORY); both ends must say on" };
         var akka = new Option<string[]>("--akka") { Description = "an Akka setting over hocon/, appsettings.json and DBP_AKKA__... (repeatable), e.g. akka.cluster.failure-detector.acceptable-heartbeat-pause=12s" };
         var discovery = new Option<string?>("--discovery") { Description = "how the node finds its cluster: seed-nodes (the default) or kubernetes, Cluster Bootstrap through the Kubernetes API (or DBP_DISCOVERY)" };
         discovery.AcceptOnlyFromAmong("seed-nodes", "kubernetes");
@@ -58,7 +59,7 @@ public static class NodeCommand
         var training = new Argument<string[]>("TRAINING") { Description = "for the parameter server, after --: train regression|fashion-mnist|csv [training flags]", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("node", "One node of a training cluster (Akka.Cluster over mutual TLS, hosted with Akka.Hosting): the parameter server, or a worker")
         {
-            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, discovery, managementPort, selector, contactPoints, chaos, logLevel, logFormat, metricsPort, metricsHost, akka, training,
+            role, hostname, port, seeds, minWorkers, joinTimeout, cert, passwordFile, insecure, discovery, managementPort, selector, contactPoints, chaos, logLevel, logFormat, metricsPort, metricsHost, shared, akka, training,
         };
         command.SetAction(r =>
         {
@@ -72,7 +73,7 @@ public static class NodeCommand
             Flag(NodeConfiguration.SeedNodes, seeds); Flag(NodeConfiguration.MinWorkers, minWorkers); Flag(NodeConfiguration.JoinTimeout, joinTimeout);
             Flag(NodeConfiguration.TlsCert, cert); Flag(NodeConfiguration.TlsPasswordFile, passwordFile);
             Flag(NodeConfiguration.LogLevel, logLevel); Flag(NodeConfiguration.LogFormat, logFormat);
-            Flag(NodeConfiguration.MetricsPort, metricsPort); Flag(NodeConfiguration.MetricsHost, metricsHost);
+            Flag(NodeConfiguration.MetricsPort, metricsPort); Flag(NodeConfiguration.MetricsHost, metricsHost); Flag(NodeConfiguration.SharedMemory, shared);
             Flag(NodeConfiguration.Discovery, discovery); Flag(NodeConfiguration.ManagementPort, managementPort);
             Flag(NodeConfiguration.DiscoverySelector, selector); Flag(NodeConfiguration.ContactPoints, contactPoints);
             foreach (var (key, value) in (r.GetValue(akka) ?? []).Select(NodeConfiguration.AkkaFlag)) flags[key] = value;
@@ -223,7 +224,7 @@ public static class NodeCommand
         var ended = new RunEnded(false, "the parameter server stopped");
         try
         {
-            int code = request.Run(Console.Out, new EngineChoice.Cluster(system, request.Job, minWorkers, joinTimeout, tls));
+            int code = request.Run(Console.Out, new EngineChoice.Cluster(system, request.Job, minWorkers, joinTimeout, tls, SharedMemory: node.Settings.SharedMemory));
             ended = new RunEnded(code == 0, code == 0 ? null : $"exit code {code}");
             return code;
         }
@@ -261,7 +262,7 @@ public static class NodeCommand
             cluster.RegisterOnMemberUp(() => joined.TrySetResult());
             var failed = new TaskCompletionSource<string>();
             var ended = new TaskCompletionSource<RunEnded>();
-            system.ActorOf(WorkerHost.Props(failed, ended, tls, corrupt), WorkerHost.Name);
+            system.ActorOf(WorkerHost.Props(failed, ended, tls, corrupt, node.Settings.SharedMemory), WorkerHost.Name);
             if (node.Boot is { } boot) StopIfFails(hosted, () => KubernetesBootstrap.Start(system, boot));
             else cluster.JoinSeedNodes(seeds);
             if (!joined.Task.Wait(wait))

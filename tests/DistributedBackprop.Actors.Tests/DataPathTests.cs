@@ -13,11 +13,11 @@ namespace DistributedBackprop.Actors.Tests;
 /// <summary>The data channel on 127.0.0.1: frames, a link from a worker node, and what it refuses.</summary>
 public class DataPathTests() : TestKit(ActorSystems.Local())
 {
-    private static readonly Objective Model = new(Sequential.Mlp(3, [4], 2, "relu"), LossKind.CrossEntropy);
-    private static readonly ChannelModel Shapes = ChannelModel.Of(Model);
-    private static readonly Address Node = Address.Parse("akka.tcp://dbp@127.0.0.1:4100");
+    internal static readonly Objective Model = new(Sequential.Mlp(3, [4], 2, "relu"), LossKind.CrossEntropy);
+    internal static readonly ChannelModel Shapes = ChannelModel.Of(Model);
+    internal static readonly Address Node = Address.Parse("akka.tcp://dbp@127.0.0.1:4100");
 
-    private static NamedTensor[] Tensors(float seed) => [.. Model.Model.Parameters.Select((p, i) =>
+    internal static NamedTensor[] Tensors(float seed) => [.. Model.Model.Parameters.Select((p, i) =>
         new NamedTensor(p.Name, Tensor<float>.FromArray(Enumerable.Range(0, Core.Shapes.Size(p.Shape)).Select(k => seed * (k + 1) - i / 3f).ToArray(), p.Shape)))];
 
     private static string Bits(NamedTensor[] ts) => string.Join(";", ts.Select(t => t.Name + ":" + string.Join(",", t.Value.ToArray().Select(BitConverter.SingleToInt32Bits))));
@@ -33,13 +33,13 @@ public class DataPathTests() : TestKit(ActorSystems.Local())
 
         var (kind, header) = TensorFrames.ReadHeader(stream)!.Value;
         Assert.Equal(TensorFrames.Gradient, kind);
-        var back = TensorFrames.ReadGradient(stream, header, Shapes, [.. Shapes.Sizes.Select(n => new float[n])]);
+        var back = TensorFrames.ReadGradient(stream, kind, header, Shapes, [.. Shapes.Sizes.Select(n => new float[n])])!;
         Assert.Equal((7L, 3L, 2, 2, 9, 1.25), (back.Version, back.Step, back.Shard, back.Shards, back.Count, back.LossSum));
         Assert.Equal(Bits(g.Gradients), Bits(back.Gradients));
 
         (kind, header) = TensorFrames.ReadHeader(stream)!.Value;
         Assert.Equal(TensorFrames.Update, kind);
-        var update = TensorFrames.ReadUpdate(stream, header, Shapes, [.. Shapes.Sizes.Select(n => new float[n])]);
+        var update = TensorFrames.ReadUpdate(stream, kind, header, Shapes, [.. Shapes.Sizes.Select(n => new float[n])])!;
         Assert.Equal(8, update.Version);
         Assert.Equal(Bits(Tensors(-2f)), Bits(update.Parameters));
         Assert.Null(TensorFrames.ReadHeader(stream)); // the end, between frames
@@ -54,13 +54,13 @@ public class DataPathTests() : TestKit(ActorSystems.Local())
             ? [.. m.Names.Select((n, i) => new NamedTensor(n, Tensor<float>.Zeros(m.Shapes[i])))] : []));
         var bytes = frame.ToArray();
         var s = new MemoryStream(bytes);
-        var (_, header) = TensorFrames.ReadHeader(s)!.Value;
-        Assert.Contains("0.weight is not of shape [4, 3]", Assert.Throws<ChannelException>(() => TensorFrames.ReadGradient(s, header, Shapes, [])).Message);
+        var (k, header) = TensorFrames.ReadHeader(s)!.Value;
+        Assert.Contains("0.weight is not of shape [4, 3]", Assert.Throws<ChannelException>(() => TensorFrames.ReadGradient(s, k, header, Shapes, [])).Message);
 
         for (int n = 1; n < 40; n++) // a header cut anywhere
         {
             var cut = new MemoryStream(bytes[..n]);
-            Assert.ThrowsAny<Exception>(() => { var h = TensorFrames.ReadHeader(cut); if (h is { } x) TensorFrames.ReadGradient(cut, x.Header, ChannelModel.Of(other), [.. ChannelModel.Of(other).Sizes.Select(k => new float[k])]); });
+            Assert.ThrowsAny<Exception>(() => { var h = TensorFrames.ReadHeader(cut); if (h is { } x) TensorFrames.ReadGradient(cut, x.Kind, x.Header, ChannelModel.Of(other), [.. ChannelModel.Of(other).Sizes.Select(k => new float[k])]); });
         }
         var rng = new Rng(5);
         int refused = 0;
@@ -72,7 +72,7 @@ public class DataPathTests() : TestKit(ActorSystems.Local())
             try
             {
                 var js = new MemoryStream(junk);
-                if (TensorFrames.ReadHeader(js) is { } h) TensorFrames.ReadGradient(js, h.Header, Shapes, [.. Shapes.Sizes.Select(k => new float[k])]);
+                if (TensorFrames.ReadHeader(js) is { } h) TensorFrames.ReadGradient(js, h.Kind, h.Header, Shapes, [.. Shapes.Sizes.Select(k => new float[k])]);
             }
             catch (Exception e) when (e is ChannelException or EndOfStreamException) { refused++; }
         }

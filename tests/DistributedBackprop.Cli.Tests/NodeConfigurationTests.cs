@@ -96,12 +96,23 @@ public sealed class NodeConfigurationTests : IDisposable
     [InlineData("--log-level", "DBP_LOG_LEVEL", "loud", "--log-level: unknown 'loud'")]
     [InlineData("--log-format", "DBP_LOG_FORMAT", "xml", "--log-format: unknown 'xml'")]
     [InlineData("--metrics-host", "DBP_METRICS_HOST", "example.com", "is not an IP address")]
+    [InlineData("--shared-memory", "DBP_SHARED_MEMORY", "yes", "'yes' is not on or off")]
     public void A_bad_value_from_any_layer_is_one_usage_error(string flag, string variable, string value, string message)
     {
         var configuration = NodeConfiguration.Build([], new Dictionary<string, string> { [variable] = value }, new Dictionary<string, string?>());
         var e = Assert.Throws<UsageException>(() => NodeSettings.From(configuration));
         Assert.Contains(message, e.Message);
         Assert.Contains(flag, e.Message);
+    }
+
+    [Fact]
+    public void Shared_memory_is_on_unless_a_layer_turns_it_off()
+    {
+        NodeSettings Read(Dictionary<string, string> environment) =>
+            NodeSettings.From(NodeConfiguration.Build([], environment, new Dictionary<string, string?>()));
+        Assert.Equal(Actors.DataPath.SharedSegment.DefaultDirectory, Read([]).SharedMemory);
+        Assert.Null(Read(new() { ["DBP_SHARED_MEMORY"] = "off" }).SharedMemory);
+        Assert.Null(Read(new() { ["DBP_SHARED_MEMORY"] = "OFF" }).SharedMemory);
     }
 
     [Theory]

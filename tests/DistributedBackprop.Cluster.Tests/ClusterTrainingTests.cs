@@ -15,9 +15,12 @@ public class ClusterTrainingTests
         using var nodes = new Nodes();
         int port = Nodes.FreePort();
         var server = nodes.ParameterServer(port, 2, Regression);
-        var workers = new[] { nodes.Worker(port), nodes.Worker(port) };
+        // One worker through shared memory (the default on one machine), one by socket: the same bits either way.
+        var workers = new[] { nodes.Worker(port), nodes.Worker(port, "--shared-memory", "off") };
         Assert.True(server.WaitForExit() == 0, server.Err);
         foreach (var w in workers) Assert.True(w.WaitForExit(TimeSpan.FromSeconds(60)) == 0, w.Err);
+        Assert.Contains("tensors through shared memory", workers[0].Err);
+        Assert.Contains("tensors by socket (shared memory is off here)", workers[1].Err);
         Assert.Equal(2, server.LastJson().GetProperty("workers").GetInt32());
         Assert.Equal(InProcessHash(nodes, Regression), server.LastJsonHash());
         // The tensors went by the data channel: 400 steps of two 388-byte gradients in, at the least.

@@ -15,23 +15,36 @@ namespace DistributedBackprop.Actors.DataPath;
 /// detection and every control message. A worker proves it is the run's with the token the job description
 /// carried over Akka, and names its node; with the cluster's certificate the connection is mutual TLS first,
 /// so a node without it gets no further than the handshake. Gradients are read straight into the server's pooled buffers and
-/// handed to the coordinator as if they had come by message, so the same rules accept or refuse them.
+/// handed to the coordinator as if they had come by message, so the same rules accept or refuse them. Given a
+/// tmpfs directory, the channel offers each worker a <see cref="SharedSegment"/> there; a worker on this
+/// machine maps it, and from then on the tensors of its frames go through it.
 /// </summary>
 public sealed class DataChannel : IDisposable
 {
     private readonly TcpListener _listener;
     private readonly ChannelModel _model;
     private readonly GradientPool _pool;
-    private readonly ConcurrentDictionary<Address, Connection> _workers = new();
+    private readonly ConcurrentDictionary<Address, Peer> _workers = new();
+    private readonly string? _shared;
     private volatile IActorRef? _coordinator;
     private const int MaxConnections = 256;
     private int _open;
 
     private readonly ClusterTls? _tls;
 
-    public DataChannel(string host, ChannelModel model, GradientPool pool, ClusterTls? tls = null)
+    /// <summary>A worker's connection, and the segment it was offered (mapped once it says so).</summary>
+    private sealed class Peer(Connection connection, SharedSegment? segment)
     {
-        (_model, _pool, _tls) = (model, pool, tls);
+        public Connection Connection { get; } = connection;
+        public SharedSegment? Segment { get; } = segment;
+        public volatile bool Mapped;
+        public SharedSegment? Updates => Mapped ? Segment : null;
+    }
+
+    /// <remarks><paramref name="shared"/>: a tmpfs directory for shared segments with workers on this machine; none: sockets only.</remarks>
+    public DataChannel(string host, ChannelModel model, GradientPool pool, ClusterTls? tls = null, string? shared = null)
+    {
+        (_model, _pool, _tls, _shared) = (model, pool, tls, shared);
         Token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         // The node's own address, as Akka binds it: an IP, or a name (a pod's, say) that resolves to one.
         var address = IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host).FirstOrDefault()
@@ -55,7 +68,10 @@ public sealed class DataChannel : IDisposable
     /// <summary>Where gradients go: the run's coordinator, or nowhere between runs.</summary>
     public void SetCoordinator(IActorRef? coordinator) => _coordinator = coordinator;
 
-    public bool Connected(Address node) => _workers.TryGetValue(node, out var c) && c.Open;
+    public bool Connected(Address node) => _workers.TryGetValue(node, out var p) && p.Connection.Open;
+
+    /// <summary>Whether the node's tensors go through shared memory.</summary>
+    public bool SharesMemory(Address node) => _workers.TryGetValue(node, out var p) && p.Connection.Open && p.Mapped;
 
     /// <summary>
     /// Sends the update to a worker node; false when it has no open connection (the caller sends by Akka
@@ -65,8 +81,8 @@ public sealed class DataChannel : IDisposable
     /// </summary>
     public bool Send(Address node, ParameterUpdate update)
     {
-        if (!_workers.TryGetValue(node, out var connection) || !connection.Open) return false;
-        connection.Send(s => ByteCount.Add(ref _bytes, TensorFrames.WriteUpdate(s, update)));
+        if (!_workers.TryGetValue(node, out var peer) || !peer.Connection.Open) return false;
+        peer.Connection.Send(s => ByteCount.Add(ref _bytes, TensorFrames.WriteUpdate(s, update, peer.Updates)));
         return true;
     }
 
@@ -86,11 +102,12 @@ public sealed class DataChannel : IDisposable
                 continue;
             }
             Address? node = null;
-            Connection? connection = null;
-            connection = new Connection(socket, reason =>
+            Peer? worker = null;
+            var connection = new Connection(socket, reason =>
             {
                 Interlocked.Decrement(ref _open);
-                if (node is not null) _workers.TryRemove(KeyValuePair.Create(node, connection!));
+                if (node is not null) _workers.TryRemove(KeyValuePair.Create(node, worker!));
+                worker?.Segment?.Dispose();
                 if (reason != "closed here") OperatorLog.Info($"data channel from {node?.ToString() ?? peer}: {reason}");
             });
             connection.ReadTimeout = TimeSpan.FromSeconds(10);
@@ -98,9 +115,11 @@ public sealed class DataChannel : IDisposable
             {
                 node = Hello(stream);
                 connection.ReadTimeout = TimeSpan.Zero;
-                if (_workers.TryRemove(node, out var old)) old.Dispose(); // a node that reconnects replaces its old connection
-                _workers[node] = connection!;
-                Gradients(stream, node);
+                worker = new Peer(connection, _shared is null ? null : SharedSegment.Create(_shared, _model.Bytes));
+                if (worker.Segment is { } segment) connection.Send(s => TensorFrames.WriteOffer(s, segment));
+                if (_workers.TryRemove(node, out var old)) old.Connection.Dispose(); // a node that reconnects replaces its old connection
+                _workers[node] = worker;
+                Gradients(stream, node, worker);
             }, _tls is null ? null : Connection.TlsServer(_tls, peer));
         }
     }
@@ -117,16 +136,21 @@ public sealed class DataChannel : IDisposable
     }
 
     /// <summary>Gradients, each checked against the model before its data is read into the server's pooled buffers.</summary>
-    private void Gradients(Stream stream, Address node)
+    private void Gradients(Stream stream, Address node, Peer worker)
     {
-        long tensorBytes = _model.Sizes.Sum() * (long)sizeof(float);
         while (TensorFrames.ReadHeader(stream) is var (kind, frame))
         {
-            if (kind != TensorFrames.Gradient) throw new ChannelException($"a worker sent a frame of kind {kind}");
+            if (kind == TensorFrames.Mapped && worker.Segment is { } segment)
+            {
+                // Mapped or not, the file has done its work: the mappings outlive it.
+                worker.Mapped = TensorFrames.ParseMapped(frame);
+                segment.Unlink();
+                continue;
+            }
             var buffers = _pool.Rent();
-            var gradient = TensorFrames.ReadGradient(stream, frame, _model, buffers);
-            ByteCount.Add(ref _bytes, frame.Length + tensorBytes);
-            if (_coordinator is { } coordinator) coordinator.Tell(new Coordinator.RemoteGradient(node, gradient));
+            var gradient = TensorFrames.ReadGradient(stream, kind, frame, _model, buffers, worker.Segment);
+            ByteCount.Add(ref _bytes, frame.Length + _model.Bytes);
+            if (gradient is not null && _coordinator is { } coordinator) coordinator.Tell(new Coordinator.RemoteGradient(node, gradient));
             else _pool.Return(buffers);
         }
     }
@@ -134,6 +158,6 @@ public sealed class DataChannel : IDisposable
     public void Dispose()
     {
         _listener.Stop();
-        foreach (var c in _workers.Values) c.Dispose();
+        foreach (var p in _workers.Values) p.Connection.Dispose();
     }
 }

@@ -10,7 +10,8 @@ namespace DistributedBackprop.Actors.DataPath;
 /// <see cref="DataChannel"/>. Gradients go out from the worker's pooled buffers, which come back to the pool
 /// once written; parameter updates come in, checked against the model, into a ring of the worker's own
 /// buffers (a version stays as it was while the worker may still compute with it), and reach the worker as
-/// the same message Akka would have brought.
+/// the same message Akka would have brought. Offered a <see cref="SharedSegment"/>, it maps it if it is in
+/// its own tmpfs directory (the server is on this machine), and says whether it did.
 /// </summary>
 public sealed class DataLink : IDisposable
 {
@@ -18,11 +19,14 @@ public sealed class DataLink : IDisposable
     private const int Versions = TrainingSettings.MaxStaleness + 3;
     private readonly Connection _connection;
     private readonly GradientPool _pool;
+    private volatile SharedSegment? _segment;
 
     private DataLink(Connection connection, GradientPool pool) => (_connection, _pool) = (connection, pool);
 
     /// <summary>Connects to <paramref name="endpoint"/> (host:port) and says who this node is; updates go to <paramref name="worker"/>.</summary>
-    public static DataLink Connect(string endpoint, string token, Address node, ChannelModel model, GradientPool pool, IActorRef worker, ClusterTls? tls = null)
+    /// <remarks><paramref name="shared"/>: this machine's tmpfs directory, where a server on it offers a segment; none: sockets only.</remarks>
+    public static DataLink Connect(string endpoint, string token, Address node, ChannelModel model, GradientPool pool, IActorRef worker, ClusterTls? tls = null,
+        string? shared = null)
     {
         int colon = endpoint.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(endpoint[(colon + 1)..], out int port) || port is <= 0 or > 65535)
@@ -32,7 +36,11 @@ public sealed class DataLink : IDisposable
         catch (SocketException e) { socket.Dispose(); throw new IOException($"cannot reach the data channel at {endpoint}: {e.Message}"); }
         var ring = Enumerable.Range(0, Versions).Select(_ => model.Sizes.Select(n => new float[n]).ToArray()).ToArray();
         DataLink? link = null;
-        var connection = new Connection(socket, reason => OperatorLog.Info($"data channel to {endpoint}: {reason}; {ChannelCpu.Report(link!.BytesMoved)}"));
+        var connection = new Connection(socket, reason =>
+        {
+            link!._segment?.Dispose();
+            OperatorLog.Info($"data channel to {endpoint}: {reason}; {ChannelCpu.Report(link.BytesMoved)}");
+        });
         link = new DataLink(connection, pool);
         connection.Send(s => TensorFrames.WriteHello(s, token, node.ToString()));
         connection.Start("dbp-link", stream =>
@@ -40,15 +48,32 @@ public sealed class DataLink : IDisposable
             long received = 0;
             while (TensorFrames.ReadHeader(stream) is var (kind, header))
             {
-                if (kind != TensorFrames.Update) throw new ChannelException($"the server sent a frame of kind {kind}");
-                worker.Tell(TensorFrames.ReadUpdate(stream, header, model, ring[received++ % Versions]));
-                ByteCount.Add(ref link._bytes, header.Length + model.Sizes.Sum() * (long)sizeof(float));
+                if (kind == TensorFrames.Offer && link._segment is null)
+                {
+                    var (name, nonce) = TensorFrames.ParseOffer(header);
+                    var segment = shared is null ? null : SharedSegment.Open(shared, name, nonce, model.Bytes);
+                    // The answer is queued before the first gradient that uses the segment: the server reads them in that order.
+                    connection.Send(s => TensorFrames.WriteMapped(s, segment is not null));
+                    link._segment = segment;
+                    OperatorLog.Info(segment is not null ? $"data channel to {endpoint}: tensors through shared memory"
+                        : shared is null ? $"data channel to {endpoint}: tensors by socket (shared memory is off here)"
+                        : $"data channel to {endpoint}: tensors by socket (the server's shared memory is not on this machine)");
+                    continue;
+                }
+                var update = TensorFrames.ReadUpdate(stream, kind, header, model, ring[received % Versions], link._segment);
+                ByteCount.Add(ref link._bytes, header.Length + model.Bytes);
+                if (update is null) continue; // its slot was written again: a newer version is on its way
+                received++;
+                worker.Tell(update);
             }
         }, tls is null ? null : Connection.TlsClient(tls, endpoint[..colon]));
         return link;
     }
 
     public bool Open => _connection.Open;
+
+    /// <summary>Whether tensors go through shared memory with the server.</summary>
+    public bool SharesMemory => _segment is not null;
 
     /// <summary>Bytes of tensors moved, both ways.</summary>
     public long BytesMoved => Interlocked.Read(ref _bytes);
@@ -57,7 +82,7 @@ public sealed class DataLink : IDisposable
     /// <summary>Sends a gradient whose buffers are the pool's: they go back to it once written.</summary>
     public void Send(GradientShard gradient) => _connection.Send(s =>
     {
-        ByteCount.Add(ref _bytes, TensorFrames.WriteGradient(s, gradient));
+        ByteCount.Add(ref _bytes, TensorFrames.WriteGradient(s, gradient, _segment));
         _pool.Return(gradient.Buffers());
     });
 

@@ -40,6 +40,7 @@ public static class NodeConfiguration
     public static readonly NodeSetting LogFormat = new("LogFormat", "DBP_LOG_FORMAT", "--log-format");
     public static readonly NodeSetting MetricsPort = new("MetricsPort", "DBP_METRICS_PORT", "--metrics-port");
     public static readonly NodeSetting MetricsHost = new("MetricsHost", "DBP_METRICS_HOST", "--metrics-host");
+    public static readonly NodeSetting SharedMemory = new("SharedMemory", "DBP_SHARED_MEMORY", "--shared-memory");
     // How a node finds its cluster; BootstrapSettings.Parse checks them.
     public static readonly NodeSetting Discovery = new("Discovery", "DBP_DISCOVERY", "--discovery");
     public static readonly NodeSetting ManagementPort = new("ManagementPort", "DBP_MANAGEMENT_PORT", "--management-port");
@@ -47,7 +48,7 @@ public static class NodeConfiguration
     public static readonly NodeSetting ContactPoints = new("ContactPoints", "DBP_CONTACT_POINTS", "--contact-points");
 
     public static readonly IReadOnlyList<NodeSetting> Settings =
-        [Role, Hostname, Port, SeedNodes, TlsCert, TlsPasswordFile, MinWorkers, JoinTimeout, LogLevel, LogFormat, MetricsPort, MetricsHost,
+        [Role, Hostname, Port, SeedNodes, TlsCert, TlsPasswordFile, MinWorkers, JoinTimeout, LogLevel, LogFormat, MetricsPort, MetricsHost, SharedMemory,
             Discovery, ManagementPort, DiscoverySelector, ContactPoints];
 
     /// <summary>The layers, lowest first, as one configuration.</summary>

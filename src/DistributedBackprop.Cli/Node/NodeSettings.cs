@@ -8,8 +8,17 @@ namespace DistributedBackprop.Cli;
 /// <summary>dbp node's own settings, read from the layers (<see cref="NodeConfiguration"/>) and checked: a bad value is one line, exit 2.</summary>
 public sealed record NodeSettings(
     string? Role, string Hostname, int? Port, string[] SeedNodes, string? TlsCert, string? TlsPasswordFile,
-    int MinWorkers, TimeSpan JoinTimeout, LogLevel LogLevel, bool LogLevelGiven, LogFormat LogFormat, int? MetricsPort, string MetricsHost)
+    int MinWorkers, TimeSpan JoinTimeout, LogLevel LogLevel, bool LogLevelGiven, LogFormat LogFormat, int? MetricsPort, string MetricsHost,
+    string? SharedMemory)
 {
+    /// <summary>on (the default): the machine's tmpfs, where it has one; off: none, tensors by socket only.</summary>
+    public static string? ParseSharedMemory(string? text) => (text ?? "on").ToLowerInvariant() switch
+    {
+        "on" => DistributedBackprop.Actors.DataPath.SharedSegment.DefaultDirectory,
+        "off" => null,
+        _ => throw new UsageException($"{C.SharedMemory.Names}: '{text}' is not on or off"),
+    };
+
     public static NodeSettings From(IConfiguration c)
     {
         string? Text(NodeSetting s) => c[s.Path] is { Length: > 0 } v ? v.Trim() : null;
@@ -31,7 +40,8 @@ public sealed record NodeSettings(
             Text(C.TlsCert), Text(C.TlsPasswordFile),
             Number(C.MinWorkers, int.MinValue, int.MaxValue, "a number") ?? 1, timeout,
             level is null ? Microsoft.Extensions.Logging.LogLevel.Information : ParseLevel(level), level is not null,
-            ParseFormat(Text(C.LogFormat) ?? "text"), Number(C.MetricsPort, 1, 65535, "a port from 1 to 65535"), metricsHost);
+            ParseFormat(Text(C.LogFormat) ?? "text"), Number(C.MetricsPort, 1, 65535, "a port from 1 to 65535"), metricsHost,
+            ParseSharedMemory(Text(C.SharedMemory)));
     }
 
     public static LogLevel ParseLevel(string text) => text.ToLowerInvariant() switch
