@@ -90,7 +90,9 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     {
         switch (send)
         {
-            case StepSend<IActorRef>.Compute c: c.Worker.Tell(c.Shard, Self); break;
+            case StepSend<IActorRef>.Compute c:
+                if (_channel?.SendWork(c.Worker.Path.Address, c.Shard) != true) c.Worker.Tell(c.Shard, Self);
+                break;
             case StepSend<IActorRef>.Update u:
                 if (_channel?.Send(u.Worker.Path.Address, u.Parameters) != true) u.Worker.Tell(u.Parameters, Self);
                 break;

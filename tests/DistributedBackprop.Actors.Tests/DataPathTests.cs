@@ -105,6 +105,14 @@ public class DataPathTests() : TestKit(ActorSystems.Local())
         Assert.Equal(5, received.Version);
         Assert.Equal(Bits(update.Parameters), Bits(received.Parameters));
         Assert.True(channel.BytesMoved >= 2 * Shapes.Sizes.Sum() * sizeof(float));
+
+        // Work goes the same way, behind the update, as the message Akka would have brought.
+        var work = new ComputeShard(5, 6, 2, 2, 3, [4, 1, 0, 7]);
+        Assert.True(channel.SendWork(Node, work));
+        var got = worker.ExpectMsg<ComputeShard>(TimeSpan.FromSeconds(10));
+        Assert.Equal((work.Version, work.Step, work.Shard, work.Shards, work.MicroShard), (got.Version, got.Step, got.Shard, got.Shards, got.MicroShard));
+        Assert.Equal(work.Examples, got.Examples);
+        Assert.False(channel.SendWork(Node, work with { Examples = new int[TensorFrames.MaxWorkExamples + 1] })); // too large for a frame: by Akka
         Assert.False(channel.Send(Address.Parse("akka.tcp://dbp@127.0.0.1:4999"), update)); // a node with no link: by Akka instead
     }
 

@@ -86,6 +86,17 @@ public sealed class DataChannel : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Sends work to a worker node, behind any update sent before it; false when it has no open connection or
+    /// the work is too large for a frame (the caller sends by Akka instead).
+    /// </summary>
+    public bool SendWork(Address node, ComputeShard work)
+    {
+        if (work.Examples is not { Length: <= TensorFrames.MaxWorkExamples } || !_workers.TryGetValue(node, out var peer) || !peer.Connection.Open) return false;
+        peer.Connection.Send(s => TensorFrames.WriteWork(s, work));
+        return true;
+    }
+
     private void Accept()
     {
         while (true)

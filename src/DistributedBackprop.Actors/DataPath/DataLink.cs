@@ -60,6 +60,11 @@ public sealed class DataLink : IDisposable
                         : $"data channel to {endpoint}: tensors by socket (the server's shared memory is not on this machine)");
                     continue;
                 }
+                if (kind == TensorFrames.Work)
+                {
+                    worker.Tell(TensorFrames.ParseWork(header)); // checked by the worker, as work that came by Akka is
+                    continue;
+                }
                 var update = TensorFrames.ReadUpdate(stream, kind, header, model, ring[received % Versions], link._segment);
                 ByteCount.Add(ref link._bytes, header.Length + model.Bytes);
                 if (update is null) continue; // its slot was written again: a newer version is on its way

@@ -32,7 +32,7 @@ public sealed record ChannelModel(string[] Names, int[][] Shapes)
 /// </summary>
 public static class TensorFrames
 {
-    public const byte Hello = 1, Gradient = 2, Update = 3, Offer = 4, Mapped = 5, SharedGradient = 6, SharedUpdate = 7;
+    public const byte Hello = 1, Gradient = 2, Update = 3, Offer = 4, Mapped = 5, SharedGradient = 6, SharedUpdate = 7, Work = 8;
     private const int MaxHeader = 1 << 16;
 
     public static void WriteHello(Stream stream, string token, string node) =>
@@ -45,6 +45,16 @@ public static class TensorFrames
     /// <summary>The worker's answer to an offer: whether it mapped the segment.</summary>
     public static void WriteMapped(Stream stream, bool mapped) =>
         _ = WriteFrame(stream, Mapped, (ref MessagePackWriter w) => { w.WriteArrayHeader(1); w.Write(mapped); }, []);
+
+    /// <summary>The most examples a work frame carries (its header's bound); more go by Akka.</summary>
+    public const int MaxWorkExamples = MaxHeader / 8;
+
+    /// <summary>Work for a worker node: the same message, in the same format, as by Akka.</summary>
+    public static void WriteWork(Stream stream, ComputeShard work) =>
+        _ = WriteFrame(stream, Work, (ref MessagePackWriter w) => MessagePackSerializer.Serialize(ref w, work, WireFormat.Options), []);
+
+    public static ComputeShard ParseWork(byte[] header) => Parse(header, (ref MessagePackReader r) =>
+        MessagePackSerializer.Deserialize<ComputeShard>(ref r, WireFormat.Options) ?? throw new ChannelException("empty work"));
 
     /// <summary>Writes a gradient frame, its tensors into <paramref name="shared"/> where given; returns the bytes it moved.</summary>
     internal static long WriteGradient(Stream stream, GradientShard g, SharedSegment? shared = null)
@@ -122,7 +132,7 @@ public static class TensorFrames
         if (got == 0) return null;
         if (got < prefix.Length) throw new ChannelException("the stream ended inside a frame");
         int length = BinaryPrimitives.ReadInt32LittleEndian(prefix[1..]);
-        if (prefix[0] is < Hello or > SharedUpdate) throw new ChannelException($"unknown frame kind {prefix[0]}");
+        if (prefix[0] is < Hello or > Work) throw new ChannelException($"unknown frame kind {prefix[0]}");
         if (length is <= 0 or > MaxHeader) throw new ChannelException($"a frame header of {length} bytes");
         var header = new byte[length];
         stream.ReadExactly(header);
