@@ -112,7 +112,7 @@ public sealed class Coordinator : ReceiveActor, IWithTimers
     }
 
     /// <summary>A coordinator and its server; <paramref name="pool"/> is the one the run's workers rent their gradients from, if they share this process.</summary>
-    /// <remarks>Updates go to worker nodes over <paramref name="channel"/> where they are connected to it, by Akka otherwise.</remarks>
+    /// <remarks>Updates and work go to worker nodes over <paramref name="channel"/> where they are connected to it, by Akka otherwise.</remarks>
     public static Props Props(StepPlan plan, TrainingState start, Action<StepLog>? onStep, TaskCompletionSource<RunOutcome> done, FaultPlan? faults = null,
         GradientPool? pool = null, DataPath.DataChannel? channel = null) =>
         Akka.Actor.Props.Create(() => new Coordinator(plan, start, onStep, done, faults ?? FaultPlan.None, pool, channel));

@@ -77,6 +77,12 @@ public class DataPathTests() : TestKit(ActorSystems.Local())
             catch (Exception e) when (e is ChannelException or EndOfStreamException) { refused++; }
         }
         Assert.Equal(500, refused);
+        for (int i = 0; i < 300; i++) // junk where work, an offer or an answer to one belongs: refused as a frame, never thrown otherwise
+        {
+            var junk = new byte[rng.NextInt(40) + 1];
+            for (int j = 0; j < junk.Length; j++) junk[j] = (byte)rng.NextInt(256);
+            Assert.Throws<ChannelException>(() => { TensorFrames.ParseWork(junk); TensorFrames.ParseOffer(junk); TensorFrames.ParseMapped(junk); });
+        }
         Assert.Throws<ChannelException>(() => TensorFrames.ReadHeader(new MemoryStream([9, 1, 0, 0, 0, 0])));
         Assert.Throws<ChannelException>(() => TensorFrames.ReadHeader(new MemoryStream([2, 0xFF, 0xFF, 0xFF, 0x7F])));
     }

@@ -66,7 +66,8 @@ public class ClusterTrainingTests
     {
         using var nodes = new Nodes();
         int port = Nodes.FreePort();
-        string[] training = ["train", "regression", "--steps", "8000", "--hidden", "8,8", "--json"];
+        // Long enough for a second node to start and join (over the data channel a step takes well under 1 ms).
+        string[] training = ["train", "regression", "--steps", "24000", "--hidden", "8,8", "--json"];
         var server = nodes.ParameterServer(port, 1, training);
         var first = nodes.Worker(port);
         first.WaitToSay("joined");

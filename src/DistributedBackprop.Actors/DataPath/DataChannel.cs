@@ -12,7 +12,7 @@ namespace DistributedBackprop.Actors.DataPath;
 /// The parameter-server node's end of the data path: a TCP listener that worker nodes connect to, beside
 /// Akka's own connection, to carry the two big messages of a step — parameter updates out, gradients in —
 /// as raw tensor frames (<see cref="TensorFrames"/>). Akka.Cluster still carries membership, failure
-/// detection and every control message. A worker proves it is the run's with the token the job description
+/// detection and every control message but a step's work, which goes here behind its update. A worker proves it is the run's with the token the job description
 /// carried over Akka, and names its node; with the cluster's certificate the connection is mutual TLS first,
 /// so a node without it gets no further than the handshake. Gradients are read straight into the server's pooled buffers and
 /// handed to the coordinator as if they had come by message, so the same rules accept or refuse them. Given a
