@@ -38,6 +38,37 @@ public class SharedSegmentTests() : TestKit(ActorSystems.Local())
     }
 
     [Fact]
+    public void A_reader_racing_the_writer_gets_whole_slots_or_none_never_a_torn_one()
+    {
+        using var server = SharedSegment.Create(_dir, Shapes.Bytes)!;
+        using var worker = SharedSegment.Open(_dir, server.Name, server.Nonce, Shapes.Bytes)!;
+        // Every value of frame n is n: a slot read half of one frame and half of another shows two values.
+        NamedTensor[] Frame(long n) => [.. Model.Model.Parameters.Select(p =>
+            new NamedTensor(p.Name, Tensor<float>.FromArray(Enumerable.Repeat((float)n, Core.Shapes.Size(p.Shape)).ToArray(), p.Shape)))];
+        var frames = Enumerable.Range(0, 64).Select(n => Frame(n + 1)).ToArray();
+        long written = 0;
+        var writer = new Thread(() =>
+        {
+            for (int n = 0; n < 20_000; n++) { server.Put(SharedSegment.Gradients, frames[n % frames.Length]); Volatile.Write(ref written, n + 1); }
+        });
+        writer.Start();
+        int whole = 0, refused = 0;
+        var into = Buffers();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (writer.IsAlive && DateTime.UtcNow < deadline)
+        {
+            long stamp = Volatile.Read(ref written); // the frame just written, which the writer may be overwriting already
+            if (stamp == 0) continue;
+            if (!worker.Get(SharedSegment.Gradients, (int)(stamp % SharedSegment.Slots), stamp, into)) { refused++; continue; }
+            float expected = (stamp - 1) % frames.Length + 1;
+            Assert.All(into, buffer => Assert.All(buffer, v => Assert.Equal(expected, v)));
+            whole++;
+        }
+        writer.Join();
+        Assert.True(whole > 0, $"{whole} whole, {refused} refused");
+    }
+
+    [Fact]
     public void A_segment_is_its_users_alone_and_gone_from_the_directory_once_unlinked()
     {
         using var segment = SharedSegment.Create(_dir, Shapes.Bytes)!;
