@@ -68,10 +68,13 @@ public sealed class DataChannel : IDisposable
     /// <summary>Where gradients go: the run's coordinator, or nowhere between runs.</summary>
     public void SetCoordinator(IActorRef? coordinator) => _coordinator = coordinator;
 
-    public bool Connected(Address node) => _workers.TryGetValue(node, out var p) && p.Connection.Open;
+    public bool Connected(Address node) => Open(node) is not null;
 
     /// <summary>Whether the node's tensors go through shared memory.</summary>
-    public bool SharesMemory(Address node) => _workers.TryGetValue(node, out var p) && p.Connection.Open && p.Mapped;
+    public bool SharesMemory(Address node) => Open(node)?.Mapped == true;
+
+    /// <summary>The node's worker, if its connection is open.</summary>
+    private Peer? Open(Address node) => _workers.TryGetValue(node, out var p) && p.Connection.Open ? p : null;
 
     /// <summary>
     /// Sends the update to a worker node; false when it has no open connection (the caller sends by Akka
@@ -81,7 +84,7 @@ public sealed class DataChannel : IDisposable
     /// </summary>
     public bool Send(Address node, ParameterUpdate update)
     {
-        if (!_workers.TryGetValue(node, out var peer) || !peer.Connection.Open) return false;
+        if (Open(node) is not { } peer) return false;
         peer.Connection.Send(s => ByteCount.Add(ref _bytes, TensorFrames.WriteUpdate(s, update, peer.Updates)));
         return true;
     }
@@ -92,7 +95,7 @@ public sealed class DataChannel : IDisposable
     /// </summary>
     public bool SendWork(Address node, ComputeShard work)
     {
-        if (work.Examples is not { Length: <= TensorFrames.MaxWorkExamples } || !_workers.TryGetValue(node, out var peer) || !peer.Connection.Open) return false;
+        if (work.Examples is not { Length: <= TensorFrames.MaxWorkExamples } || Open(node) is not { } peer) return false;
         peer.Connection.Send(s => TensorFrames.WriteWork(s, work));
         return true;
     }

@@ -50,14 +50,7 @@ public sealed class DataLink : IDisposable
             {
                 if (kind == TensorFrames.Offer && link._segment is null)
                 {
-                    var (name, nonce) = TensorFrames.ParseOffer(header);
-                    var segment = shared is null ? null : SharedSegment.Open(shared, name, nonce, model.Bytes);
-                    // The answer is queued before the first gradient that uses the segment: the server reads them in that order.
-                    connection.Send(s => TensorFrames.WriteMapped(s, segment is not null));
-                    link._segment = segment;
-                    OperatorLog.Info(segment is not null ? $"data channel to {endpoint}: tensors through shared memory"
-                        : shared is null ? $"data channel to {endpoint}: tensors by socket (shared memory is off here)"
-                        : $"data channel to {endpoint}: tensors by socket (the server's shared memory is not on this machine)");
+                    link.Answer(TensorFrames.ParseOffer(header), shared, model, endpoint);
                     continue;
                 }
                 if (kind == TensorFrames.Work)
@@ -73,6 +66,18 @@ public sealed class DataLink : IDisposable
             }
         }, tls is null ? null : Connection.TlsClient(tls, endpoint[..colon]));
         return link;
+    }
+
+    /// <summary>Maps the offered segment if it is on this machine, and says whether it did.</summary>
+    private void Answer((string Name, string Nonce) offer, string? shared, ChannelModel model, string endpoint)
+    {
+        var segment = shared is null ? null : SharedSegment.Open(shared, offer.Name, offer.Nonce, model.Bytes);
+        // The answer is queued before the first gradient that uses the segment: the server reads them in that order.
+        _connection.Send(s => TensorFrames.WriteMapped(s, segment is not null));
+        _segment = segment;
+        OperatorLog.Info(segment is not null ? $"data channel to {endpoint}: tensors through shared memory"
+            : shared is null ? $"data channel to {endpoint}: tensors by socket (shared memory is off here)"
+            : $"data channel to {endpoint}: tensors by socket (the server's shared memory is not on this machine)");
     }
 
     public bool Open => _connection.Open;

@@ -16,10 +16,11 @@ public sealed record ChannelModel(string[] Names, int[][] Shapes)
     public static ChannelModel Of(Objective objective) =>
         new([.. objective.Model.Parameters.Select(p => p.Name)], [.. objective.Model.Parameters.Select(p => p.Shape)]);
 
-    public int[] Sizes => [.. Shapes.Select(s => Core.Shapes.Size(s))];
+    // Worked out once: a channel's reader counts them for every frame.
+    public int[] Sizes { get; } = [.. Shapes.Select(s => Core.Shapes.Size(s))];
 
     /// <summary>The bytes of all its tensors, as float32.</summary>
-    public long Bytes => Sizes.Sum(n => (long)n) * sizeof(float);
+    public long Bytes { get; } = Shapes.Sum(s => (long)Core.Shapes.Size(s)) * sizeof(float);
 }
 
 /// <summary>
