@@ -81,7 +81,9 @@ public class DataPathTests() : TestKit(ActorSystems.Local())
         {
             var junk = new byte[rng.NextInt(40) + 1];
             for (int j = 0; j < junk.Length; j++) junk[j] = (byte)rng.NextInt(256);
-            Assert.Throws<ChannelException>(() => { TensorFrames.ParseWork(junk); TensorFrames.ParseOffer(junk); TensorFrames.ParseMapped(junk); });
+            Assert.Throws<ChannelException>(() => TensorFrames.ParseWork(junk));
+            Assert.Throws<ChannelException>(() => TensorFrames.ParseOffer(junk));
+            Assert.Throws<ChannelException>(() => TensorFrames.ParseMapped(junk));
         }
         Assert.Throws<ChannelException>(() => TensorFrames.ReadHeader(new MemoryStream([9, 1, 0, 0, 0, 0])));
         Assert.Throws<ChannelException>(() => TensorFrames.ReadHeader(new MemoryStream([2, 0xFF, 0xFF, 0xFF, 0x7F])));

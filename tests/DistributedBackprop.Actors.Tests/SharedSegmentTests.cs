@@ -69,6 +69,23 @@ public class SharedSegmentTests() : TestKit(ActorSystems.Local())
     }
 
     [Fact]
+    public void A_frame_in_shared_memory_is_refused_where_no_segment_was_mapped_and_a_stale_one_is_dropped()
+    {
+        using var segment = SharedSegment.Create(_dir, Shapes.Bytes)!;
+        var frame = new MemoryStream();
+        TensorFrames.WriteGradient(frame, new GradientShard(1, 1, 0, 1, 1, 0, Tensors(1f)), segment);
+        var bytes = frame.ToArray();
+        Assert.True(bytes.Length < Shapes.Bytes); // the header only: the tensors are in the slot
+
+        var s = new MemoryStream(bytes);
+        var (kind, header) = TensorFrames.ReadHeader(s)!.Value;
+        Assert.Equal(TensorFrames.SharedGradient, kind);
+        Assert.Contains("never mapped", Assert.Throws<ChannelException>(() => TensorFrames.ReadGradient(s, kind, header, Shapes, Buffers())).Message);
+        for (int i = 0; i < SharedSegment.Slots; i++) segment.Put(SharedSegment.Gradients, Tensors(2f)); // its slot written again
+        Assert.Null(TensorFrames.ReadGradient(s, kind, header, Shapes, Buffers(), segment));
+    }
+
+    [Fact]
     public void A_segment_is_its_users_alone_and_gone_from_the_directory_once_unlinked()
     {
         using var segment = SharedSegment.Create(_dir, Shapes.Bytes)!;
