@@ -164,7 +164,7 @@ public sealed class DataChannel : IDisposable
             var buffers = _pool.Rent();
             var gradient = TensorFrames.ReadGradient(stream, kind, frame, _model, buffers, worker.Segment);
             ByteCount.Add(ref _bytes, frame.Length + _model.Bytes);
-            if (gradient is not null && _coordinator is { } coordinator) ChannelCpu.Deliver(() => coordinator.Tell(new Coordinator.RemoteGradient(node, gradient)));
+            if (gradient is not null && _coordinator is { } coordinator) coordinator.Tell(new Coordinator.RemoteGradient(node, gradient));
             else _pool.Return(buffers);
         }
     }

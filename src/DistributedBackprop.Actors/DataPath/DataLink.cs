@@ -55,15 +55,14 @@ public sealed class DataLink : IDisposable
                 }
                 if (kind == TensorFrames.Work)
                 {
-                    var work = TensorFrames.ParseWork(header);
-                    ChannelCpu.Deliver(() => worker.Tell(work)); // checked by the worker, as work that came by Akka is
+                    worker.Tell(TensorFrames.ParseWork(header)); // checked by the worker, as work that came by Akka is
                     continue;
                 }
                 var update = TensorFrames.ReadUpdate(stream, kind, header, model, ring[received % Versions], link._segment);
                 ByteCount.Add(ref link._bytes, header.Length + model.Bytes);
                 if (update is null) continue; // its slot was written again: a newer version is on its way
                 received++;
-                ChannelCpu.Deliver(() => worker.Tell(update));
+                worker.Tell(update);
             }
         }, tls is null ? null : Connection.TlsClient(tls, endpoint[..colon]));
         return link;
