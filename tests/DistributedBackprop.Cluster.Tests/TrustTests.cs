@@ -24,7 +24,8 @@ public class TrustTests
     {
         using var nodes = new Nodes();
         int port = Nodes.FreePort();
-        string[] training = ["train", "regression", "--steps", "20000", "--hidden", "8,8", "--json"];
+        // Long enough that the late worker below joins before the end, on a slow machine too (20000 steps once ended first).
+        string[] training = ["train", "regression", "--steps", "50000", "--hidden", "8,8", "--json"];
         var server = nodes.ParameterServer(port, 1, training);
         server.WaitToSay("waiting for");
 
