@@ -123,11 +123,12 @@ public static class ParameterServerRules
         var tree = s.Buffers.Tree;
         foreach (var node in s.Received.Values) // sorted by first shard: the tree's order
             tree.AddOwned(node.Node, node.Buffers(), node.LossSum, node.Count);
-        var (sum, _, lossSum, count) = tree.Finish();
+        var (left, right, _, lossSum, count) = tree.FinishPair(); // the root's addition is the optimizer's
         var next = s.Buffers.Slot(s.Version + 1);
         var optimizerState = count == s.ExpectedExamples && double.IsFinite(lossSum)
-            ? optimizer.StepInto(s.Parameters, next, i => sum[i], count, s.Optimizer) : null;
-        s.Buffers.Pool.Return(sum);
+            ? optimizer.StepInto(s.Parameters, next, i => left[i], count, s.Optimizer, right is null ? null : i => right[i]) : null;
+        s.Buffers.Pool.Return(left);
+        if (right is not null) s.Buffers.Pool.Return(right);
         if (count != s.ExpectedExamples)
             return Refuse(s, $"step {s.Step}: shards cover {count} examples, the step has {s.ExpectedExamples}");
         if (optimizerState is null)

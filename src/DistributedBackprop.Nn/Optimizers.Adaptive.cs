@@ -12,7 +12,7 @@ public sealed record AdamW(double LearningRate = 1e-3, double Beta1 = 0.9, doubl
     public override string Kind => "adamw";
     public override IReadOnlyList<string> SlotNames => ["m", "v"];
 
-    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> m, Span<T> v, long step) =>
+    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, Gradient<T> g, T scale, Span<T> m, Span<T> v, long step) =>
         Adam.AdamPass(p, next, g, scale, m, v, step, RateAt(LearningRate, step), Beta1, Beta2, Epsilon, l2: 0, decoupledDecay: WeightDecay);
 }
 
@@ -26,7 +26,7 @@ public sealed record RMSprop(double LearningRate = 0.01, double Alpha = 0.99, do
     public override string Kind => "rmsprop";
     public override IReadOnlyList<string> SlotNames => Momentum != 0 ? ["square_avg", "momentum"] : ["square_avg"];
 
-    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> squareAvg, Span<T> buf, long step)
+    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, Gradient<T> g, T scale, Span<T> squareAvg, Span<T> buf, long step)
     {
         T alpha = T.CreateChecked(Alpha);
         var rule = new Rule<T>

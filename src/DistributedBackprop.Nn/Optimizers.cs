@@ -9,6 +9,42 @@ namespace DistributedBackprop.Nn;
 public sealed record OptimizerState<T>(long Step, Parameters<T> Slots) where T : unmanaged, IFloatingPointIeee754<T>;
 
 /// <summary>
+/// A parameter's gradient as an optimizer's pass reads it: one span, or two added element by element as they
+/// are read — a tree sum's last addition (TreeSum.FinishPair), fused into the step so
+/// the sum is never written out and read back. The same bits either way: each element is the one float
+/// addition the tree would have made.
+/// </summary>
+public readonly ref struct Gradient<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly ReadOnlySpan<T> _first, _second;
+    private readonly bool _paired;
+
+    private Gradient(ReadOnlySpan<T> first, ReadOnlySpan<T> second, bool paired)
+    {
+        _first = first;
+        _second = second;
+        _paired = paired;
+    }
+
+    /// <summary><paramref name="first"/> + <paramref name="second"/>, of the same length.</summary>
+    public static Gradient<T> Sum(ReadOnlySpan<T> first, ReadOnlySpan<T> second) => first.Length == second.Length ? new(first, second, true)
+        : throw new ArgumentException($"the two halves of a gradient have {first.Length} and {second.Length} elements");
+
+    public static implicit operator Gradient<T>(ReadOnlySpan<T> g) => new(g, default, false);
+
+    public int Length => _first.Length;
+
+    public T this[int i] => _paired ? _first[i] + _second[i] : _first[i];
+
+    public Vector<T> VectorAt(int i) => _paired ? new Vector<T>(_first[i..]) + new Vector<T>(_second[i..]) : new Vector<T>(_first[i..]);
+
+    // The parts, for passes that read them their own way.
+    public ReadOnlySpan<T> First => _first;
+    public ReadOnlySpan<T> Second => _second;
+    public bool Paired => _paired;
+}
+
+/// <summary>
 /// An optimizer as a pure step <c>(parameters, gradients, state) -> (parameters, state)</c>. The arithmetic
 /// is one in-place kernel per optimizer that reads each gradient element scaled by a factor: 1 for a mean
 /// gradient, 1/n for a sum over n examples, so that a trainer hands over its gradient sums and the mean is
@@ -31,7 +67,7 @@ public abstract partial record Optimizer
     /// <paramref name="g"/>·<paramref name="scale"/>; slots are updated in place; <paramref name="step"/> counts from 1.
     /// Returns whether every element of <paramref name="g"/> is finite.
     /// </summary>
-    protected abstract bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> slot0, Span<T> slot1, long step) where T : unmanaged, IFloatingPointIeee754<T>;
+    protected abstract bool Update<T>(ReadOnlySpan<T> p, Span<T> next, Gradient<T> g, T scale, Span<T> slot0, Span<T> slot1, long step) where T : unmanaged, IFloatingPointIeee754<T>;
 
     public static string SlotKey(string parameter, string slot) => parameter + "#" + slot;
 
@@ -71,7 +107,7 @@ public abstract partial record Optimizer
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (next, s) = Copies(parameters, state);
-        return (next, Apply(parameters, next, ByName(parameters, gradients), T.One, s).State);
+        return (next, Apply(parameters, next, ByName(parameters, gradients), null, T.One, s).State);
     }
 
     /// <summary>
@@ -82,7 +118,7 @@ public abstract partial record Optimizer
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (next, s) = Copies(parameters, state);
-        return Apply(parameters, next, sums, Scale<T>(count), s) is (var after, true) ? (next, after) : null;
+        return Apply(parameters, next, sums, null, Scale<T>(count), s) is (var after, true) ? (next, after) : null;
     }
 
     /// <summary>
@@ -90,8 +126,9 @@ public abstract partial record Optimizer
     /// <paramref name="parameters"/>' and the state's own buffers: only for tensors the caller owns. Null when
     /// a gradient element is not finite; the buffers then hold a half-made step and must be thrown away.
     /// </summary>
-    public OptimizerState<T>? StepInPlace<T>(Parameters<T> parameters, Func<int, ReadOnlySpan<T>> sums, int count, OptimizerState<T> state)
-        where T : unmanaged, IFloatingPointIeee754<T> => Apply(parameters, parameters, sums, Scale<T>(count), state) is (var after, true) ? after : null;
+    /// <remarks><paramref name="addends"/>, where given: each gradient is sums(i) + addends(i), added as the pass reads them (<see cref="Gradient{T}"/>).</remarks>
+    public OptimizerState<T>? StepInPlace<T>(Parameters<T> parameters, Func<int, ReadOnlySpan<T>> sums, int count, OptimizerState<T> state, Func<int, ReadOnlySpan<T>>? addends = null)
+        where T : unmanaged, IFloatingPointIeee754<T> => Apply(parameters, parameters, sums, addends, Scale<T>(count), state) is (var after, true) ? after : null;
 
     /// <summary>
     /// A step with the gradient sums over <paramref name="count"/> examples from <paramref name="parameters"/>
@@ -99,8 +136,9 @@ public abstract partial record Optimizer
     /// place: a parameter server's step into its next version while workers still read the current one. Null
     /// when a gradient element is not finite; <paramref name="next"/> and the slots then hold a half-made step.
     /// </summary>
-    public OptimizerState<T>? StepInto<T>(Parameters<T> parameters, Parameters<T> next, Func<int, ReadOnlySpan<T>> sums, int count, OptimizerState<T> state)
-        where T : unmanaged, IFloatingPointIeee754<T> => Apply(parameters, next, sums, Scale<T>(count), state) is (var after, true) ? after : null;
+    /// <remarks><paramref name="addends"/>, where given: each gradient is sums(i) + addends(i), added as the pass reads them (<see cref="Gradient{T}"/>).</remarks>
+    public OptimizerState<T>? StepInto<T>(Parameters<T> parameters, Parameters<T> next, Func<int, ReadOnlySpan<T>> sums, int count, OptimizerState<T> state, Func<int, ReadOnlySpan<T>>? addends = null)
+        where T : unmanaged, IFloatingPointIeee754<T> => Apply(parameters, next, sums, addends, Scale<T>(count), state) is (var after, true) ? after : null;
 
     /// <summary>
     /// Buffers for a step on copies: new parameters, written straight from the old ones by the step (one pass,
@@ -123,16 +161,16 @@ public abstract partial record Optimizer
         return g.Buffer;
     };
 
-    private (OptimizerState<T> State, bool Finite) Apply<T>(Parameters<T> parameters, Parameters<T> next, Func<int, ReadOnlySpan<T>> gradients, T scale, OptimizerState<T> state)
+    private (OptimizerState<T> State, bool Finite) Apply<T>(Parameters<T> parameters, Parameters<T> next, Func<int, ReadOnlySpan<T>> gradients, Func<int, ReadOnlySpan<T>>? addends, T scale, OptimizerState<T> state)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         long step = state.Step + 1;
         bool finite = true;
-        if (MaxGradNorm > 0) scale = ClippedScale(parameters.Count, gradients, scale);
+        if (MaxGradNorm > 0) scale = ClippedScale(parameters.Count, gradients, addends, scale);
         for (int i = 0; i < parameters.Count; i++)
         {
             var (name, p) = parameters[i];
-            var g = gradients(i);
+            var g = addends is null ? gradients(i) : Gradient<T>.Sum(gradients(i), addends(i));
             if (g.Length != p.Length) throw new ArgumentException($"gradient of {name} has {g.Length} elements, the parameter {p.Length}");
             Span<T> s0 = SlotNames.Count > 0 ? state.Slots[SlotKey(name, SlotNames[0])].Buffer : default;
             Span<T> s1 = SlotNames.Count > 1 ? state.Slots[SlotKey(name, SlotNames[1])].Buffer : default;
@@ -158,30 +196,48 @@ public abstract partial record Optimizer
     /// <paramref name="p"/>: the rule is handed p's value before its element is written), vectors first and the
     /// elements left over one by one; and the finite check folded in. Returns whether g is finite.
     /// </summary>
-    protected static bool Pass<T, TRule>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, T weightDecay, bool decay, ref TRule rule)
+    protected static bool Pass<T, TRule>(ReadOnlySpan<T> p, Span<T> next, Gradient<T> g, T scale, T weightDecay, bool decay, ref TRule rule)
         where T : unmanaged, IFloatingPointIeee754<T> where TRule : struct, IUpdateRule<T>, allows ref struct
     {
         var check = Vector<T>.Zero; // g·0: 0 while g is finite, NaN from a NaN or infinity on
+        var check2 = Vector<T>.Zero; // a second chain: one add's latency per vector was the pass's pace
         T tail = T.Zero;
-        int i = 0;
+        int i = 0, w = Vector<T>.Count;
         if (Vector.IsHardwareAccelerated)
-            for (; i <= p.Length - Vector<T>.Count; i += Vector<T>.Count)
+        {
+            for (; i <= p.Length - 2 * w; i += 2 * w)
             {
                 var vp = new Vector<T>(p[i..]);
-                var vg = new Vector<T>(g[i..]);
+                var vg = g.VectorAt(i);
+                var vp2 = new Vector<T>(p[(i + w)..]);
+                var vg2 = g.VectorAt(i + w);
+                check += vg * T.Zero;
+                check2 += vg2 * T.Zero;
+                var grad = vg * scale;
+                var grad2 = vg2 * scale;
+                if (decay) { grad += vp * weightDecay; grad2 += vp2 * weightDecay; }
+                rule.Next(i, vp, grad).CopyTo(next[i..]);
+                rule.Next(i + w, vp2, grad2).CopyTo(next[(i + w)..]);
+            }
+            for (; i <= p.Length - w; i += w)
+            {
+                var vp = new Vector<T>(p[i..]);
+                var vg = g.VectorAt(i);
                 check += vg * T.Zero;
                 var grad = vg * scale;
                 if (decay) grad += vp * weightDecay;
                 rule.Next(i, vp, grad).CopyTo(next[i..]);
             }
+        }
         for (; i < p.Length; i++)
         {
-            tail += g[i] * T.Zero;
-            T grad = g[i] * scale;
+            T gi = g[i];
+            tail += gi * T.Zero;
+            T grad = gi * scale;
             if (decay) grad += p[i] * weightDecay;
             next[i] = rule.Next(i, p[i], grad);
         }
-        return !T.IsNaN(Vector.Sum(check) + tail);
+        return !T.IsNaN(Vector.Sum(check + check2) + tail);
     }
 }
 
@@ -191,7 +247,7 @@ public sealed record Sgd(double LearningRate, double Momentum = 0, bool Nesterov
     public override string Kind => Nesterov ? "nesterov" : Momentum != 0 ? "momentum" : "sgd";
     public override IReadOnlyList<string> SlotNames => Momentum != 0 ? ["momentum"] : [];
 
-    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> buf, Span<T> unused, long step)
+    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, Gradient<T> g, T scale, Span<T> buf, Span<T> unused, long step)
     {
         var rule = new Rule<T>
         {
@@ -240,7 +296,7 @@ public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double
     public override string Kind => "adam";
     public override IReadOnlyList<string> SlotNames => ["m", "v"];
 
-    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> m, Span<T> v, long step) =>
+    protected override bool Update<T>(ReadOnlySpan<T> p, Span<T> next, Gradient<T> g, T scale, Span<T> m, Span<T> v, long step) =>
         AdamPass(p, next, g, scale, m, v, step, RateAt(LearningRate, step), Beta1, Beta2, Epsilon, WeightDecay, decoupledDecay: 0);
 
     /// <summary>
@@ -248,7 +304,7 @@ public sealed record Adam(double LearningRate = 1e-3, double Beta1 = 0.9, double
     /// (Adam; added even when 0, as it always was), or the parameter first shrunk by
     /// 1 - lr·<paramref name="decoupledDecay"/> (AdamW).
     /// </summary>
-    internal static bool AdamPass<T>(ReadOnlySpan<T> p, Span<T> next, ReadOnlySpan<T> g, T scale, Span<T> m, Span<T> v, long step,
+    internal static bool AdamPass<T>(ReadOnlySpan<T> p, Span<T> next, Gradient<T> g, T scale, Span<T> m, Span<T> v, long step,
         double rate, double beta1, double beta2, double epsilon, double l2, double decoupledDecay) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T b1 = T.CreateChecked(beta1), b2 = T.CreateChecked(beta2);

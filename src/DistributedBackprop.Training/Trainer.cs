@@ -27,7 +27,8 @@ public sealed class Trainer : ITrainingEngine
         _data = data;
         _shard = new ShardGradient(settings.Objective);
         _gradient = _shard.Gradient;
-        _sum = i => _sums[i];
+        _leftSum = i => _left![i];
+        _rightSum = i => _right![i];
         _tree = new TreeSum(GradientPool.For(settings.Objective));
     }
 
@@ -41,11 +42,13 @@ public sealed class Trainer : ITrainingEngine
         var past = Past(parameters);
         for (long step = state.Step; step < until; step++)
         {
-            var (sums, count, loss, buffers) = GradientSums(past?.Before(step, state.Step, parameters) ?? parameters, _settings.Batches.For(step), step);
+            var (sums, addends, count, loss) = GradientSums(past?.Before(step, state.Step, parameters) ?? parameters, _settings.Batches.For(step), step);
             // A non-finite step leaves these buffers half-written; they are this run's own, and it ends here.
-            optimizer = (double.IsFinite(loss) ? _settings.Optimizer.StepInPlace(parameters, sums, count, optimizer) : null)
+            optimizer = (double.IsFinite(loss) ? _settings.Optimizer.StepInPlace(parameters, sums, count, optimizer, addends) : null)
                 ?? throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
-            if (buffers is not null) _tree.Pool.Return(buffers);
+            if (_left is not null) _tree.Pool.Return(_left);
+            if (_right is not null) _tree.Pool.Return(_right);
+            (_left, _right) = (null, null);
             if (_checkpoint?.Due(step + 1, until) == true) _checkpoint.Save(_settings, new TrainingState(parameters, optimizer, step + 1));
             onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss / count));
         }
@@ -68,11 +71,13 @@ public sealed class Trainer : ITrainingEngine
         : new([.. Enumerable.Range(0, _settings.Staleness + 1).Select(_ => parameters.Copy())]);
 
     /// <summary>
-    /// The batch's gradient sums, added up over its micro-shards along the tree, with the example count, the
-    /// summed loss and the pooled buffers that hold them (to give back after the step). A batch of one
-    /// micro-shard hands over the plan's own gradients: the same bits as the tree of one leaf, without the copy.
+    /// The batch's gradient sums, added up over its micro-shards along the tree but for the root's own
+    /// addition, which the optimizer makes as it reads them (<see cref="TreeSum.FinishPair"/>): the root's
+    /// children and the example count and summed loss; the pooled buffers go back after the step
+    /// (<see cref="_left"/>, <see cref="_right"/>). A batch of one micro-shard hands over the plan's own
+    /// gradients: the same bits as the tree of one leaf, without the copy.
     /// </summary>
-    private (Func<int, ReadOnlySpan<float>> Sums, int Count, double LossSum, float[][]? Buffers) GradientSums(Parameters<float> parameters, int[] batch, long step)
+    private (Func<int, ReadOnlySpan<float>> Sums, Func<int, ReadOnlySpan<float>>? Addends, int Count, double LossSum) GradientSums(Parameters<float> parameters, int[] batch, long step)
     {
         var shards = Batches.MicroShards(batch.Length, _settings.MicroShard);
         for (int i = 0; i < shards.Length; i++)
@@ -81,17 +86,16 @@ public sealed class Trainer : ITrainingEngine
             var (x, y) = Buffers(count);
             _data.Gather(batch.AsSpan(start, count), x, y);
             double lossSum = _shard.Run(parameters, new Tensor<float>(x, [count, .. _data.InputShape]), new Tensor<float>(y, [count, .. _data.TargetShape]), batch.AsSpan(start, count), step);
-            if (shards.Length == 1) return (_gradient, count, lossSum, null);
+            if (shards.Length == 1) return (_gradient, null, count, lossSum);
             _tree.Add(new ShardNode(i, 1), _gradient, lossSum, count);
         }
-        var (sum, _, loss, examples) = _tree.Finish();
-        _sums = sum;
-        return (_sum, examples, loss, sum);
+        (_left, _right, _, var loss, var examples) = _tree.FinishPair();
+        return (_leftSum, _right is null ? null : _rightSum, examples, loss);
     }
 
-    // The last step's summed buffers, read through one delegate made once (a lambda per step would allocate).
-    private float[][] _sums = [];
-    private readonly Func<int, ReadOnlySpan<float>> _sum;
+    // The last step's two halves of the sum, read through delegates made once (a lambda per step would allocate).
+    private float[][]? _left, _right;
+    private readonly Func<int, ReadOnlySpan<float>> _leftSum, _rightSum;
 
     private (float[] X, float[] Y) Buffers(int count)
     {

@@ -15,11 +15,16 @@ public sealed class TreeSum(GradientPool pool)
 
     private readonly List<Entry> _stack = [];
 
+    // Whether the top two entries are siblings not yet added: a merge is made only when the stack is next
+    // touched, so that the root's own addition, always the last, can be left to FinishPair's caller.
+    private bool _pending;
+
     public GradientPool Pool => pool;
 
     /// <summary>Adds the next node from spans that stay the caller's: read, added or copied, never kept.</summary>
     public void Add(ShardNode node, Func<int, ReadOnlySpan<float>> gradient, double lossSum, int examples)
     {
+        Settle();
         Expect(node);
         if (_stack.Count > 0 && _stack[^1].Node.IsLeftSiblingOf(node))
         {
@@ -37,6 +42,7 @@ public sealed class TreeSum(GradientPool pool)
     /// <summary>Adds the next node in buffers this sum takes over (it writes into them and returns them to the pool).</summary>
     public void AddOwned(ShardNode node, float[][] buffers, double lossSum, int examples)
     {
+        Settle();
         Expect(node);
         _stack.Add(new Entry(node, buffers, lossSum, examples));
         Climb();
@@ -49,10 +55,28 @@ public sealed class TreeSum(GradientPool pool)
     public (float[][] Sum, ShardNode Node, double LossSum, int Examples) Finish()
     {
         if (_stack.Count == 0) throw new InvalidOperationException("nothing to sum");
-        while (_stack.Count > 1) Merge();
+        while (_stack.Count > 1) Merge(); // a pending merge is the top two's: the same as settling first
         var root = _stack[0];
         _stack.Clear();
+        _pending = false;
         return (root.Buffers, root.Node, root.LossSum, root.Examples);
+    }
+
+    /// <summary>
+    /// <see cref="Finish"/> but for the root's own addition, left to the caller: the root's two children
+    /// (<c>Right</c> null where the tree is one node), both now the caller's. An optimizer adds them as it
+    /// reads them (DistributedBackprop.Nn's Gradient), the same bits as the sum, without writing it out and
+    /// reading it back: on the step's critical path that was a pass over every gradient.
+    /// </summary>
+    public (float[][] Left, float[][]? Right, ShardNode Node, double LossSum, int Examples) FinishPair()
+    {
+        if (_stack.Count == 0) throw new InvalidOperationException("nothing to sum");
+        while (_stack.Count > 2) Merge();
+        _pending = false;
+        var (left, right) = (_stack[0], _stack.Count == 2 ? _stack[1] : (Entry?)null);
+        _stack.Clear();
+        if (right is not { } r) return (left.Buffers, null, left.Node, left.LossSum, left.Examples);
+        return (left.Buffers, r.Buffers, new ShardNode(left.Node.First, left.Node.Count + r.Node.Count), left.LossSum + r.LossSum, left.Examples + r.Examples);
     }
 
     /// <summary>Gives every buffer back, as after a step that is abandoned.</summary>
@@ -60,11 +84,19 @@ public sealed class TreeSum(GradientPool pool)
     {
         foreach (var e in _stack) pool.Return(e.Buffers);
         _stack.Clear();
+        _pending = false;
     }
 
-    private void Climb()
+    private void Climb() => _pending = _stack.Count > 1 && _stack[^2].Node.IsLeftSiblingOf(_stack[^1].Node);
+
+    /// <summary>Makes the merges <see cref="Climb"/> left pending, as the binary counter carries.</summary>
+    private void Settle()
     {
-        while (_stack.Count > 1 && _stack[^2].Node.IsLeftSiblingOf(_stack[^1].Node)) Merge();
+        while (_pending)
+        {
+            Merge();
+            Climb();
+        }
     }
 
     /// <summary>The top two become one: left + right, into the left's buffers; the right's go back.</summary>

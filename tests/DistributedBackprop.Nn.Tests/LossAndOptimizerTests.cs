@@ -60,6 +60,32 @@ public class LossAndOptimizerTests
             }
     }
 
+    [Theory]
+    [MemberData(nameof(OptimizerNames))]
+    public void A_step_from_two_halves_of_the_sums_is_the_step_from_their_sum_bit_for_bit(string name)
+    {
+        foreach (var opt in new[] { Optimizers[name], Optimizers[name] with { MaxGradNorm = 0.5 } })
+            foreach (int n in new[] { 1, 9, 37, 1000 }) // no whole vector, a vector and a tail, several, many
+            {
+                var rng = new Rng((ulong)n);
+                float[] Values() => Enumerable.Range(0, n).Select(_ => (float)(rng.Uniform(-1, 1) * Math.Pow(10, rng.NextInt(4) - 2))).ToArray();
+                var (start, a, b) = (Values(), Values(), Values());
+                var p = new Parameters<float>([("w", Tensor<float>.FromArray(start, [n]))]);
+                var sum = a.Zip(b, (x, y) => x + y).ToArray();
+                var (next, fused) = (p.Map((_, t) => Tensor<float>.Zeros([.. t.Shape])), p.Map((_, t) => Tensor<float>.Zeros([.. t.Shape])));
+                var (s1, s2) = (opt.Init(p), opt.Init(p));
+                for (int step = 0; step < 3; step++) // the slots too: momentum and moments carry the sum
+                {
+                    s1 = opt.StepInto(p, next, _ => sum, 16, s1)!;
+                    s2 = opt.StepInto(p, fused, _ => a, 16, s2, _ => b)!;
+                    Assert.Equal(next["w"].ToArray(), fused["w"].ToArray());
+                    Assert.Equal(s1.Slots.Select(t => t.Value.ToArray()), s2.Slots.Select(t => t.Value.ToArray()));
+                }
+                b[n - 1] = float.NaN;
+                Assert.Null(opt.StepInto(p, fused, _ => a, 16, opt.Init(p), _ => b));
+            }
+    }
+
     [Fact]
     public void A_step_leaves_its_inputs_unchanged()
     {

@@ -86,6 +86,24 @@ public class ShardTreeTests
     }
 
     [Fact]
+    public void The_root_left_to_the_caller_adds_up_to_the_same_bits_as_the_finished_sum()
+    {
+        for (int n = 1; n <= 17; n++)
+        {
+            var leaves = Leaves(n, 33, seed: 100 + n);
+            var expected = Reference(leaves, 0, n);
+            var tree = new TreeSum(new GradientPool([33]));
+            for (int i = 0; i < n; i++) tree.Add(new ShardNode(i, 1), _ => leaves[i], i + 0.5, 2);
+            var (left, right, root, loss, examples) = tree.FinishPair();
+            Assert.Equal((new ShardNode(0, n), 2 * n), (root, examples));
+            Assert.Equal(n <= 2, right is null); // two leaves are added as the second comes: its spans are not the tree's to keep
+            var sum = right is null ? left[0] : left[0].Zip(right[0], (a, b) => a + b).ToArray();
+            Assert.True(expected.AsSpan().SequenceEqual(sum), $"{n} shards");
+            Assert.Equal(Enumerable.Range(0, n).Sum(i => i + 0.5), loss, 12);
+        }
+    }
+
+    [Fact]
     public void The_order_of_additions_shows_in_the_bits_so_the_test_above_can_fail()
     {
         var leaves = Leaves(5, 33, seed: 5);
