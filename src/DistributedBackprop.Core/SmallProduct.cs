@@ -72,8 +72,7 @@ internal static class SmallProduct<T> where T : unmanaged, IFloatingPointIeee754
                 c00.StoreUnsafe(ref ci0); c01.StoreUnsafe(ref ci0, (nuint)W); c02.StoreUnsafe(ref ci0, (nuint)(2 * W)); c03.StoreUnsafe(ref ci0, (nuint)(3 * W));
                 c10.StoreUnsafe(ref ci1); c11.StoreUnsafe(ref ci1, (nuint)W); c12.StoreUnsafe(ref ci1, (nuint)(2 * W)); c13.StoreUnsafe(ref ci1, (nuint)(3 * W));
             }
-            Rest(ref a0, colStride, ref rb, ref Unsafe.Add(ref rc, i * n), n, k, j);
-            Rest(ref a1, colStride, ref rb, ref Unsafe.Add(ref rc, (i + 1) * n), n, k, j);
+            Rest2(ref a0, ref a1, colStride, ref rb, ref Unsafe.Add(ref rc, i * n), ref Unsafe.Add(ref rc, (i + 1) * n), n, k, j);
         }
         if (i < m) Rest(ref Unsafe.Add(ref ra, i * rowStride), colStride, ref rb, ref Unsafe.Add(ref rc, i * n), n, k, 0);
     }
@@ -92,6 +91,53 @@ internal static class SmallProduct<T> where T : unmanaged, IFloatingPointIeee754
             T sum = T.Zero;
             for (nint p = 0; p < k; p++) sum += Unsafe.Add(ref ai, p * colStride) * Unsafe.Add(ref rb, p * n + j);
             Unsafe.Add(ref ci, j) = sum;
+        }
+    }
+
+    /// <summary>
+    /// Two rows of C from column <paramref name="j"/> on, side by side: each element is the same chain of
+    /// multiplies and adds over p as in <see cref="Rest"/>, so the same bits, but two rows (and two columns of
+    /// the elements left over) give the adder independent chains. One row at a time, every add waited for
+    /// the one before: a 10-wide output layer's whole forward product ran at the adder's latency.
+    /// </summary>
+    private static void Rest2(ref T a0, ref T a1, nint colStride, ref T rb, ref T c0, ref T c1, nint n, nint k, nint j)
+    {
+        for (; j + W <= n; j += W)
+        {
+            Vector<T> s0 = default, s1 = default;
+            for (nint p = 0; p < k; p++)
+            {
+                var bp = Vector.LoadUnsafe(ref rb, (nuint)(p * n + j));
+                s0 += new Vector<T>(Unsafe.Add(ref a0, p * colStride)) * bp;
+                s1 += new Vector<T>(Unsafe.Add(ref a1, p * colStride)) * bp;
+            }
+            s0.StoreUnsafe(ref c0, (nuint)j);
+            s1.StoreUnsafe(ref c1, (nuint)j);
+        }
+        for (; j + 2 <= n; j += 2)
+        {
+            T s00 = T.Zero, s01 = T.Zero, s10 = T.Zero, s11 = T.Zero;
+            for (nint p = 0; p < k; p++)
+            {
+                T x0 = Unsafe.Add(ref a0, p * colStride), x1 = Unsafe.Add(ref a1, p * colStride);
+                T b0 = Unsafe.Add(ref rb, p * n + j), b1 = Unsafe.Add(ref rb, p * n + j + 1);
+                s00 += x0 * b0;
+                s01 += x0 * b1;
+                s10 += x1 * b0;
+                s11 += x1 * b1;
+            }
+            (Unsafe.Add(ref c0, j), Unsafe.Add(ref c0, j + 1), Unsafe.Add(ref c1, j), Unsafe.Add(ref c1, j + 1)) = (s00, s01, s10, s11);
+        }
+        if (j < n)
+        {
+            T s0 = T.Zero, s1 = T.Zero;
+            for (nint p = 0; p < k; p++)
+            {
+                T b = Unsafe.Add(ref rb, p * n + j);
+                s0 += Unsafe.Add(ref a0, p * colStride) * b;
+                s1 += Unsafe.Add(ref a1, p * colStride) * b;
+            }
+            (Unsafe.Add(ref c0, j), Unsafe.Add(ref c1, j)) = (s0, s1);
         }
     }
 

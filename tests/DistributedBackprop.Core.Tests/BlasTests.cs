@@ -73,6 +73,26 @@ public class BlasTests
     [MemberData(nameof(SmallProducts))]
     public void Small_products_match_a_plain_loop_in_both_precisions(bool ta, bool tb, int m, int n, int k) => MatchesAPlainLoop(ta, tb, m, n, k);
 
+    // At least a vector wide: every element of C is built along k in order, whichever rows and columns share registers.
+    public static TheoryData<bool, bool, int, int, int> WideSmallProducts() => Shapes((64, 10, 256), (5, 11, 3), (3, 9, 7), (200, 32, 32), (1, 45, 200), (6, 17, 40));
+
+    [Theory]
+    [MemberData(nameof(WideSmallProducts))]
+    public void A_wide_small_product_is_each_elements_products_added_in_order_bit_for_bit(bool ta, bool tb, int m, int n, int k)
+    {
+        var a = TestData.Uniform(5, -1, 1, m * k).ToArray().Select(x => (float)x).ToArray();
+        var b = TestData.Uniform(6, -1, 1, k * n).ToArray().Select(x => (float)x).ToArray();
+        var c = new float[m * n];
+        Blas.Gemm<float>(ta, tb, m, n, k, a, b, c);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float sum = 0;
+                for (int p = 0; p < k; p++) sum += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
+                Assert.True(BitConverter.SingleToInt32Bits(sum) == BitConverter.SingleToInt32Bits(c[i * n + j]), $"c[{i},{j}] = {c[i * n + j]:R}, in order {sum:R}");
+            }
+    }
+
     // Cut into blocks of rows, the last one short; few rows: cut into blocks of columns.
     public static TheoryData<bool, bool, int, int, int> LargeProducts() => Shapes((300, 90, 80), (40, 330, 170));
 
