@@ -17,12 +17,10 @@ namespace DistributedBackprop.Actors;
 /// longer holds is dropped. It takes work and parameters only from its own process or from the
 /// parameter-server node (<c>server</c>), and only what fits its model and data.
 /// </summary>
-public sealed class Worker : ReceiveActor, IWithStash
+public sealed class Worker : ReceiveActor, IWithStash, ILeafSource
 {
     private readonly Dataset _data;
-    private readonly ShardGradient _shard;
-    private readonly Func<int, ReadOnlySpan<float>> _gradient; // made once: a method group allocates a delegate per use
-    private readonly TreeSum _tree;
+    private readonly LeafSum _leaves;
     private readonly string[] _names;
     private readonly int[][] _shapes;
     private readonly SortedList<long, Parameters<float>> _versions = []; // the newest Keep versions it was sent
@@ -46,9 +44,7 @@ public sealed class Worker : ReceiveActor, IWithStash
         bool Trusted() => Sender.Path.Address.HasLocalScope || Sender.Path.Address.Equals(server);
         Receive<object>(_ => !Trusted(), m => Context.GetLogger().Warning("refused {0} from {1}", m.GetType().Name, Sender));
         _data = data;
-        _shard = new ShardGradient(objective);
-        _gradient = _shard.Gradient;
-        _tree = new TreeSum(pool);
+        _leaves = new LeafSum(objective, pool);
         _names = objective.Model.Parameters.Select(p => p.Name).ToArray();
         _shapes = objective.Model.Parameters.Select(p => p.Shape).ToArray();
         Receive<ParameterUpdate>(u =>
@@ -93,22 +89,28 @@ public sealed class Worker : ReceiveActor, IWithStash
 
     private GradientShard Compute(ComputeShard c)
     {
-        var leaves = Batches.MicroShards(c.Examples.Length, c.MicroShard);
-        for (int i = 0; i < leaves.Length; i++)
-        {
-            var (start, count) = leaves[i];
-            // The examples go into this worker's own buffers, one pair per shard size: gathered, not allocated.
-            var examples = c.Examples.AsSpan(start, count);
-            if (!_batches.TryGetValue(count, out var batch)) _batches[count] = batch = _data.Gather(examples);
-            else _data.Gather(examples, batch.X.Buffer, batch.Y.Buffer);
-            double lossSum = _shard.Run(_versions[c.Version], batch.X, batch.Y, examples, c.Step); // dropout's masks: of these examples at this step
-            _tree.Add(new ShardNode(c.Shard + i, 1), _gradient, lossSum, count);
-        }
-        var (sum, _, loss, total) = _tree.Finish();
+        (_work, _cuts) = (c, Batches.MicroShards(c.Examples.Length, c.MicroShard));
+        _leaves.Add(this, c.Shard, _cuts.Length);
+        var (sum, _, loss, total) = _leaves.Tree.Finish();
         if (_corrupt?.Invoke(c.Step) is { } wrong) foreach (var buffer in sum) wrong.Apply(buffer); // the fault harness's bad worker
         var grads = new NamedTensor[_names.Length];
         for (int i = 0; i < grads.Length; i++) grads[i] = new NamedTensor(_names[i], new Tensor<float>(sum[i], _shapes[i]));
         return new GradientShard(c.Version, c.Step, c.Shard, c.Shards, total, loss, grads);
+    }
+
+    // The work Compute is doing, for Run.
+    private ComputeShard _work = null!;
+    private (int Start, int Count)[] _cuts = [];
+
+    /// <summary>Micro-shard <paramref name="leaf"/> (of the whole step's tree) of the work, gathered into this worker's buffers and run on <paramref name="plan"/>.</summary>
+    public (double LossSum, int Examples) Run(ShardGradient plan, int leaf)
+    {
+        var (start, count) = _cuts[leaf - _work.Shard];
+        // The examples go into this worker's own buffers, one pair per shard size: gathered, not allocated.
+        var examples = _work.Examples.AsSpan(start, count);
+        if (!_batches.TryGetValue(count, out var batch)) _batches[count] = batch = _data.Gather(examples);
+        else _data.Gather(examples, batch.X.Buffer, batch.Y.Buffer);
+        return (plan.Run(_versions[_work.Version], batch.X, batch.Y, examples, _work.Step), count); // dropout's masks: of these examples at this step
     }
 
     /// <summary>

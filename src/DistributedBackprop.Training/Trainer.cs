@@ -9,27 +9,23 @@ namespace DistributedBackprop.Training;
 /// added along the <see cref="ShardTree"/>, and the optimizer steps with the sums and the batch size — the
 /// same arithmetic, in the same order, as the distributed trainer, so both end with the same parameters.
 /// </summary>
-public sealed class Trainer : ITrainingEngine
+public sealed class Trainer : ITrainingEngine, ILeafSource
 {
     private readonly TrainingSettings _settings;
     private readonly Dataset _data;
-    private readonly ShardGradient _shard;
-    private readonly TreeSum _tree;
+    private readonly LeafSum _leaves;
     private readonly Dictionary<int, (float[] X, float[] Y)> _buffers = [];
 
     private readonly CheckpointPolicy? _checkpoint;
-    private readonly Func<int, ReadOnlySpan<float>> _gradient; // made once: a method group allocates a delegate per use
 
     public Trainer(TrainingSettings settings, Dataset data, CheckpointPolicy? checkpoint = null)
     {
         _checkpoint = checkpoint;
         _settings = settings;
         _data = data;
-        _shard = new ShardGradient(settings.Objective);
-        _gradient = _shard.Gradient;
         _leftSum = i => _left![i];
         _rightSum = i => _right![i];
-        _tree = new TreeSum(GradientPool.For(settings.Objective));
+        _leaves = new LeafSum(settings.Objective, GradientPool.For(settings.Objective));
     }
 
     public int Workers => 0;
@@ -46,8 +42,8 @@ public sealed class Trainer : ITrainingEngine
             // A non-finite step leaves these buffers half-written; they are this run's own, and it ends here.
             optimizer = (double.IsFinite(loss) ? _settings.Optimizer.StepInPlace(parameters, sums, count, optimizer, addends) : null)
                 ?? throw new TrainingDivergedException(step, "the loss or gradient is not finite (NaN or infinity); nothing was applied");
-            if (_left is not null) _tree.Pool.Return(_left);
-            if (_right is not null) _tree.Pool.Return(_right);
+            if (_left is not null) _leaves.Tree.Pool.Return(_left);
+            if (_right is not null) _leaves.Tree.Pool.Return(_right);
             (_left, _right) = (null, null);
             if (_checkpoint?.Due(step + 1, until) == true) _checkpoint.Save(_settings, new TrainingState(parameters, optimizer, step + 1));
             onStep?.Invoke(new StepLog(step, _settings.Batches.Cursor(step).Epoch, loss / count));
@@ -79,18 +75,30 @@ public sealed class Trainer : ITrainingEngine
     /// </summary>
     private (Func<int, ReadOnlySpan<float>> Sums, Func<int, ReadOnlySpan<float>>? Addends, int Count, double LossSum) GradientSums(Parameters<float> parameters, int[] batch, long step)
     {
-        var shards = Batches.MicroShards(batch.Length, _settings.MicroShard);
-        for (int i = 0; i < shards.Length; i++)
+        (_parameters, _batch, _step, _cuts) = (parameters, batch, step, Batches.MicroShards(batch.Length, _settings.MicroShard));
+        if (_cuts.Length == 1)
         {
-            var (start, count) = shards[i];
-            var (x, y) = Buffers(count);
-            _data.Gather(batch.AsSpan(start, count), x, y);
-            double lossSum = _shard.Run(parameters, new Tensor<float>(x, [count, .. _data.InputShape]), new Tensor<float>(y, [count, .. _data.TargetShape]), batch.AsSpan(start, count), step);
-            if (shards.Length == 1) return (_gradient, null, count, lossSum);
-            _tree.Add(new ShardNode(i, 1), _gradient, lossSum, count);
+            var (lossSum, count) = Run(_leaves.First, 0);
+            return (_leaves.FirstGradient, null, count, lossSum);
         }
-        (_left, _right, _, var loss, var examples) = _tree.FinishPair();
+        _leaves.Add(this, 0, _cuts.Length);
+        (_left, _right, _, var loss, var examples) = _leaves.Tree.FinishPair();
         return (_leftSum, _right is null ? null : _rightSum, examples, loss);
+    }
+
+    // The step GradientSums is running, for Run: fields, not a closure, which would allocate every step.
+    private Parameters<float> _parameters = null!;
+    private int[] _batch = [];
+    private long _step;
+    private (int Start, int Count)[] _cuts = [];
+
+    /// <summary>Micro-shard <paramref name="leaf"/> of the step's batch, gathered into this loop's buffers and run on <paramref name="plan"/>.</summary>
+    public (double LossSum, int Examples) Run(ShardGradient plan, int leaf)
+    {
+        var (start, count) = _cuts[leaf];
+        var (x, y) = Buffers(count);
+        _data.Gather(_batch.AsSpan(start, count), x, y);
+        return (plan.Run(_parameters, new Tensor<float>(x, [count, .. _data.InputShape]), new Tensor<float>(y, [count, .. _data.TargetShape]), _batch.AsSpan(start, count), _step), count);
     }
 
     // The last step's two halves of the sum, read through delegates made once (a lambda per step would allocate).

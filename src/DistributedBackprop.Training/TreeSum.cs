@@ -39,6 +39,22 @@ public sealed class TreeSum(GradientPool pool)
         _stack.Add(new Entry(node, buffers, lossSum, examples));
     }
 
+    /// <summary>
+    /// Adds the next two nodes, siblings, from spans that stay the caller's: their sum goes straight into new
+    /// buffers, where adding them one at a time would copy the first and then add the second into it.
+    /// </summary>
+    public void AddSiblings(ShardNode left, Func<int, ReadOnlySpan<float>> a, double lossA, int examplesA,
+        ShardNode right, Func<int, ReadOnlySpan<float>> b, double lossB, int examplesB)
+    {
+        if (!left.IsLeftSiblingOf(right)) throw new ArgumentException($"[{left.First}, {left.End}) and [{right.First}, {right.End}) are not siblings");
+        Settle();
+        Expect(left);
+        var buffers = pool.Rent();
+        for (int i = 0; i < buffers.Length; i++) TP.Add(Checked(a(i), i), Checked(b(i), i), buffers[i]);
+        _stack.Add(new Entry(new ShardNode(left.First, left.Count + right.Count), buffers, lossA + lossB, examplesA + examplesB));
+        Climb();
+    }
+
     /// <summary>Adds the next node in buffers this sum takes over (it writes into them and returns them to the pool).</summary>
     public void AddOwned(ShardNode node, float[][] buffers, double lossSum, int examples)
     {

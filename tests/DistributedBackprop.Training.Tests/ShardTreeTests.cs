@@ -104,6 +104,31 @@ public class ShardTreeTests
     }
 
     [Fact]
+    public void Sibling_leaves_added_as_a_pair_sum_to_the_same_bits_as_leaves_added_one_by_one()
+    {
+        for (int n = 2; n <= 17; n++)
+        {
+            var leaves = Leaves(n, 33, seed: 200 + n);
+            var tree = new TreeSum(new GradientPool([33]));
+            for (int i = 0; i < n; i++)
+            {
+                int at = i;
+                if (i + 1 < n && i % 2 == 0)
+                {
+                    tree.AddSiblings(new ShardNode(at, 1), _ => leaves[at], 1.0, 1, new ShardNode(at + 1, 1), _ => leaves[at + 1], 1.0, 1);
+                    i++;
+                }
+                else tree.Add(new ShardNode(at, 1), _ => leaves[at], 1.0, 1);
+            }
+            var (sum, root, loss, examples) = tree.Finish();
+            Assert.Equal((new ShardNode(0, n), n, (double)n), (root, examples, loss));
+            Assert.True(Reference(leaves, 0, n).AsSpan().SequenceEqual(sum[0]), $"{n} shards");
+        }
+        var other = new TreeSum(new GradientPool([33]));
+        Assert.Throws<ArgumentException>(() => other.AddSiblings(new ShardNode(1, 1), _ => new float[33], 0, 1, new ShardNode(2, 1), _ => new float[33], 0, 1));
+    }
+
+    [Fact]
     public void The_order_of_additions_shows_in_the_bits_so_the_test_above_can_fail()
     {
         var leaves = Leaves(5, 33, seed: 5);
