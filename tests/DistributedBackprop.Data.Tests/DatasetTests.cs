@@ -21,7 +21,8 @@ public class DatasetTests : IDisposable
     }
 
     [Theory]
-    [InlineData(784)] // 24 vectors of 32 and a tail of 16
+    [InlineData(784)] // 12 blocks of 64 (or 24 of 32 without AVX-512) and a tail of 16
+    [InlineData(100)] // a block of 64, one of 32 and a tail of 4
     [InlineData(7)] // all tail
     public void Byte_inputs_gather_the_floats_a_scalar_division_makes(int size)
     {
