@@ -125,6 +125,52 @@ public class DataPathTests() : TestKit(ActorSystems.Local())
     }
 
     [Fact]
+    public void Frames_sent_from_one_thread_arrive_in_order_whether_written_at_once_or_queued()
+    {
+        using var channel = new DataChannel("127.0.0.1", Shapes, GradientPool.For(Model));
+        var worker = CreateTestProbe();
+        channel.SetCoordinator(CreateTestProbe());
+        using var link = DataLink.Connect(channel.Endpoint, channel.Token, Node, Shapes, GradientPool.For(Model), worker);
+        link.Send(new GradientShard(0, 0, 0, 1, 4, 1, Tensors(1))); // the server learns of the node through its first frame
+        AwaitCondition(() => channel.Connected(Node), TimeSpan.FromSeconds(10));
+        // By socket an update is large and goes through the writer thread; work is small and is written at
+        // once unless something is queued before it: either way, each behind the frame sent before it.
+        for (int v = 1; v <= 3; v++)
+        {
+            Assert.True(channel.Send(Node, new ParameterUpdate(v, Tensors(v))));
+            Assert.True(channel.SendWork(Node, new ComputeShard(v, v, 0, 1, 4, [0, 1, 2, 3])));
+        }
+        for (int v = 1; v <= 3; v++)
+        {
+            Assert.Equal(v, worker.ExpectMsg<ParameterUpdate>(TimeSpan.FromSeconds(10)).Version);
+            Assert.Equal(v, worker.ExpectMsg<ComputeShard>(TimeSpan.FromSeconds(10)).Version);
+        }
+    }
+
+    [Fact]
+    public void What_a_delivery_runs_on_a_data_path_thread_is_left_out_of_its_cpu_by_the_threads_own_clock()
+    {
+        if (!OperatingSystem.IsLinux()) return; // the count is Linux's (/proc and CLOCK_THREAD_CPUTIME_ID)
+        long start = ChannelCpu.ThreadNanoseconds();
+        Assert.True(start > 0);
+        long left = 0;
+        var thread = new Thread(() => left = ChannelCpu.Deliver(new Burner(200_000_000), "work")) { Name = "dbp-data-cputest" };
+        thread.Start();
+        thread.Join();
+        Assert.InRange(left, 200_000_000, 2_000_000_000); // at least the 200 ms of CPU the receiver burnt on this thread
+    }
+
+    /// <summary>A receiver that takes <paramref name="nanoseconds"/> of its caller's CPU, as an actor run by the channel executor there and then would.</summary>
+    private sealed class Burner(long nanoseconds) : ICanTell
+    {
+        public void Tell(object message, IActorRef sender)
+        {
+            long until = ChannelCpu.ThreadNanoseconds() + nanoseconds;
+            while (ChannelCpu.ThreadNanoseconds() < until) Thread.SpinWait(100);
+        }
+    }
+
+    [Fact]
     public void A_connection_without_the_runs_token_or_with_junk_gets_nothing_in()
     {
         using var channel = new DataChannel("127.0.0.1", Shapes, GradientPool.For(Model));

@@ -85,7 +85,8 @@ public sealed class DataChannel : IDisposable
     public bool Send(Address node, ParameterUpdate update)
     {
         if (Open(node) is not { } peer) return false;
-        peer.Connection.Send(s => ByteCount.Add(ref _bytes, TensorFrames.WriteUpdate(s, update, peer.Updates)));
+        var updates = peer.Updates;
+        peer.Connection.Send(s => ByteCount.Add(ref _bytes, TensorFrames.WriteUpdate(s, update, updates)), small: updates is not null);
         return true;
     }
 
@@ -96,7 +97,7 @@ public sealed class DataChannel : IDisposable
     public bool SendWork(Address node, ComputeShard work)
     {
         if (work.Examples is not { Length: <= TensorFrames.MaxWorkExamples } || Open(node) is not { } peer) return false;
-        peer.Connection.Send(s => TensorFrames.WriteWork(s, work));
+        peer.Connection.Send(s => TensorFrames.WriteWork(s, work), small: true);
         return true;
     }
 
@@ -164,7 +165,7 @@ public sealed class DataChannel : IDisposable
             var buffers = _pool.Rent();
             var gradient = TensorFrames.ReadGradient(stream, kind, frame, _model, buffers, worker.Segment);
             ByteCount.Add(ref _bytes, frame.Length + _model.Bytes);
-            if (gradient is not null && _coordinator is { } coordinator) coordinator.Tell(new Coordinator.RemoteGradient(node, gradient));
+            if (gradient is not null && _coordinator is { } coordinator) ChannelCpu.Deliver(coordinator, new Coordinator.RemoteGradient(node, gradient));
             else _pool.Return(buffers);
         }
     }

@@ -55,14 +55,14 @@ public sealed class DataLink : IDisposable
                 }
                 if (kind == TensorFrames.Work)
                 {
-                    worker.Tell(TensorFrames.ParseWork(header)); // checked by the worker, as work that came by Akka is
+                    ChannelCpu.Deliver(worker, TensorFrames.ParseWork(header)); // checked by the worker, as work that came by Akka is
                     continue;
                 }
                 var update = TensorFrames.ReadUpdate(stream, kind, header, model, ring[received % Versions], link._segment);
                 ByteCount.Add(ref link._bytes, header.Length + model.Bytes);
                 if (update is null) continue; // its slot was written again: a newer version is on its way
                 received++;
-                worker.Tell(update);
+                ChannelCpu.Deliver(worker, update);
             }
         }, tls is null ? null : Connection.TlsClient(tls, endpoint[..colon]));
         return link;
@@ -90,11 +90,15 @@ public sealed class DataLink : IDisposable
     private long _bytes;
 
     /// <summary>Sends a gradient whose buffers are the pool's: they go back to it once written.</summary>
-    public void Send(GradientShard gradient) => _connection.Send(s =>
+    public void Send(GradientShard gradient)
     {
-        ByteCount.Add(ref _bytes, TensorFrames.WriteGradient(s, gradient, _segment));
-        _pool.Return(gradient.Buffers());
-    });
+        var segment = _segment;
+        _connection.Send(s =>
+        {
+            ByteCount.Add(ref _bytes, TensorFrames.WriteGradient(s, gradient, segment));
+            _pool.Return(gradient.Buffers());
+        }, small: segment is not null);
+    }
 
     public void Dispose() => _connection.Dispose();
 }
