@@ -66,8 +66,9 @@ public class ClusterTrainingTests
     {
         using var nodes = new Nodes();
         int port = Nodes.FreePort();
-        // Long enough for a second node to start and join (over the data channel a step takes well under 1 ms).
-        string[] training = ["train", "regression", "--steps", "24000", "--hidden", "8,8", "--json"];
+        // Long enough for a second node to start and join on a loaded machine: a cluster step here takes 0.1-0.2 ms
+        // (24000 steps ended before the late node joined in a full test run).
+        string[] training = ["train", "regression", "--steps", "80000", "--hidden", "8,8", "--json"];
         var server = nodes.ParameterServer(port, 1, training);
         var first = nodes.Worker(port);
         first.WaitToSay("joined");

@@ -82,7 +82,7 @@ public static partial class ChannelCpu
     {
         double mb = bytes / 1e6;
         return Used() is { } cpu && mb > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"data channel: {mb:F1} MB of tensors, {cpu.TotalMilliseconds:F0} ms of CPU in its threads ({cpu.TotalMilliseconds / mb:F2} ms per MB)")
+            ? string.Create(CultureInfo.InvariantCulture, $"data channel: {mb:F1} MB of tensors, {cpu.TotalMilliseconds:F0} ms of CPU on the data path ({cpu.TotalMilliseconds / mb:F2} ms per MB)")
             : string.Create(CultureInfo.InvariantCulture, $"data channel: {mb:F1} MB of tensors");
     }
 }

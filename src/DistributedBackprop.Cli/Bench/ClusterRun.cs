@@ -69,7 +69,7 @@ public static partial class ClusterRun
         return run;
     }
 
-    [GeneratedRegex(@"data channel: ([\d.]+) MB of tensors, \d+ ms of CPU in its threads \(([\d.]+) ms per MB\)")]
+    [GeneratedRegex(@"data channel: ([\d.]+) MB of tensors, \d+ ms of CPU on the data path \(([\d.]+) ms per MB\)")]
     private static partial Regex ChannelLine();
 
     /// <summary>The node's own account of its data channel (the last such line it wrote), or NaN where it wrote none.</summary>
