@@ -103,7 +103,7 @@ public sealed class Worker : ReceiveActor, IWithStash, ILeafSource
     private (int Start, int Count)[] _cuts = [];
 
     /// <summary>Micro-shard <paramref name="leaf"/> (of the whole step's tree) of the work, gathered into this worker's buffers and run on <paramref name="plan"/>.</summary>
-    public (double LossSum, int Examples) Run(ShardGradient plan, int leaf)
+    (double LossSum, int Examples) ILeafSource.Run(ShardGradient plan, int leaf)
     {
         var (start, count) = _cuts[leaf - _work.Shard];
         // The examples go into this worker's own buffers, one pair per shard size: gathered, not allocated.

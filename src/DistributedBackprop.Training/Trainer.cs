@@ -78,7 +78,7 @@ public sealed class Trainer : ITrainingEngine, ILeafSource
         (_parameters, _batch, _step, _cuts) = (parameters, batch, step, Batches.MicroShards(batch.Length, _settings.MicroShard));
         if (_cuts.Length == 1)
         {
-            var (lossSum, count) = Run(_leaves.First, 0);
+            var (lossSum, count) = ((ILeafSource)this).Run(_leaves.First, 0);
             return (_leaves.FirstGradient, null, count, lossSum);
         }
         _leaves.Add(this, 0, _cuts.Length);
@@ -93,7 +93,7 @@ public sealed class Trainer : ITrainingEngine, ILeafSource
     private (int Start, int Count)[] _cuts = [];
 
     /// <summary>Micro-shard <paramref name="leaf"/> of the step's batch, gathered into this loop's buffers and run on <paramref name="plan"/>.</summary>
-    public (double LossSum, int Examples) Run(ShardGradient plan, int leaf)
+    (double LossSum, int Examples) ILeafSource.Run(ShardGradient plan, int leaf)
     {
         var (start, count) = _cuts[leaf];
         var (x, y) = Buffers(count);
