@@ -85,8 +85,8 @@ public sealed class Dataset
         {
             int k = indices[i];
             if ((uint)k >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(indices), $"example {k} is outside 0..{Count - 1}");
+            if (i == 0) for (int j = 1; j < Math.Min(PrefetchAhead, indices.Length); j++) Prefetch(indices[j]); // the rows before the first look-ahead
             if (i + PrefetchAhead < indices.Length) Prefetch(indices[i + PrefetchAhead]);
-            else if (i == 0) for (int j = 1; j < Math.Min(PrefetchAhead, indices.Length); j++) Prefetch(indices[j]);
             if (_inputs is not null) _inputs.AsSpan(k * InputSize, InputSize).CopyTo(inputs.Slice(i * InputSize, InputSize));
             else ToFloats(_bytes.AsSpan(k * InputSize, InputSize), _divisor, inputs.Slice(i * InputSize, InputSize));
             _targets.AsSpan(k * TargetSize, TargetSize).CopyTo(targets.Slice(i * TargetSize, TargetSize));
