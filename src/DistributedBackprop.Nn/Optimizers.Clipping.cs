@@ -22,7 +22,7 @@ public abstract partial record Optimizer
     private T ClippedScale<T>(int count, Func<int, ReadOnlySpan<T>> gradients, Func<int, ReadOnlySpan<T>>? addends, T scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
         double sumOfSquares = 0;
-        for (int i = 0; i < count; i++) sumOfSquares += SumOfSquares(addends is null ? gradients(i) : Gradient<T>.Sum(gradients(i), addends(i)));
+        for (int i = 0; i < count; i++) sumOfSquares += SumOfSquares(GradientAt(gradients, addends, i));
         double s = double.CreateChecked(scale), norm = Math.Sqrt(sumOfSquares) * s;
         return norm > MaxGradNorm ? T.CreateChecked(s * (MaxGradNorm / (norm + 1e-6))) : scale;
     }

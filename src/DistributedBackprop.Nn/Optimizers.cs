@@ -161,6 +161,10 @@ public abstract partial record Optimizer
         return g.Buffer;
     };
 
+    /// <summary>Parameter <paramref name="i"/>'s gradient: its sum, plus its addend where there are addends.</summary>
+    private static Gradient<T> GradientAt<T>(Func<int, ReadOnlySpan<T>> gradients, Func<int, ReadOnlySpan<T>>? addends, int i)
+        where T : unmanaged, IFloatingPointIeee754<T> => addends is null ? gradients(i) : Gradient<T>.Sum(gradients(i), addends(i));
+
     private (OptimizerState<T> State, bool Finite) Apply<T>(Parameters<T> parameters, Parameters<T> next, Func<int, ReadOnlySpan<T>> gradients, Func<int, ReadOnlySpan<T>>? addends, T scale, OptimizerState<T> state)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -170,7 +174,7 @@ public abstract partial record Optimizer
         for (int i = 0; i < parameters.Count; i++)
         {
             var (name, p) = parameters[i];
-            var g = addends is null ? gradients(i) : Gradient<T>.Sum(gradients(i), addends(i));
+            var g = GradientAt(gradients, addends, i);
             if (g.Length != p.Length) throw new ArgumentException($"gradient of {name} has {g.Length} elements, the parameter {p.Length}");
             Span<T> s0 = SlotNames.Count > 0 ? state.Slots[SlotKey(name, SlotNames[0])].Buffer : default;
             Span<T> s1 = SlotNames.Count > 1 ? state.Slots[SlotKey(name, SlotNames[1])].Buffer : default;
