@@ -98,10 +98,7 @@ internal sealed class Connection : IDisposable
                         write(stream);
                         stream.Flush();
                     }
-                    catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or ChannelException or InvalidOperationException)
-                    {
-                        Close(e is ChannelException ? e.Message : e.GetBaseException().Message);
-                    }
+                    catch (Exception e) when (Closes(e)) { Close(e); }
                     ChannelCpu.Include(ChannelCpu.ThreadNanoseconds() - start);
                     return;
                 }
@@ -137,14 +134,17 @@ internal sealed class Connection : IDisposable
         var thread = new Thread(() =>
         {
             try { body(); Close("closed by the other end"); }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or ChannelException or InvalidOperationException or System.Security.Authentication.AuthenticationException)
-            {
-                Close(e is ChannelException ? e.Message : e.GetBaseException().Message);
-            }
+            catch (Exception e) when (Closes(e)) { Close(e); }
             finally { ChannelCpu.ThreadEnding(); }
         }) { IsBackground = true, Name = name };
         thread.Start();
     }
+
+    /// <summary>What ends a connection when a read or a write meets it, rather than escaping to the thread's caller.</summary>
+    private static bool Closes(Exception e) =>
+        e is IOException or SocketException or ObjectDisposedException or ChannelException or InvalidOperationException or System.Security.Authentication.AuthenticationException;
+
+    private void Close(Exception e) => Close(e is ChannelException ? e.Message : e.GetBaseException().Message);
 
     private void Close(string reason)
     {
