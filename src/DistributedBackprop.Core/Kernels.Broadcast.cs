@@ -11,32 +11,40 @@ internal interface IBinaryKernel<T> where T : unmanaged, IFloatingPointIeee754<T
     static abstract void Run(T a, ReadOnlySpan<T> b, Span<T> d);
 }
 
-internal readonly struct AddKernel<T> : IBinaryKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct AddKernel<T> : IBinaryKernel<T>, IArithmetic<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> d) => TP.Add(a, b, d);
-    public static void Run(ReadOnlySpan<T> a, T b, Span<T> d) => TP.Add(a, b, d);
-    public static void Run(T a, ReadOnlySpan<T> b, Span<T> d) => TP.Add(b, a, d);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> d) => Arithmetic.Run<T, AddKernel<T>>(a, b, d);
+    public static void Run(ReadOnlySpan<T> a, T b, Span<T> d) => Arithmetic.Run<T, AddKernel<T>>(a, b, d);
+    public static void Run(T a, ReadOnlySpan<T> b, Span<T> d) => Arithmetic.Run<T, AddKernel<T>>(a, b, d);
+    public static Vector<T> Apply(Vector<T> a, Vector<T> b) => a + b;
+    public static T Apply(T a, T b) => a + b;
 }
 
-internal readonly struct SubKernel<T> : IBinaryKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct SubKernel<T> : IBinaryKernel<T>, IArithmetic<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> d) => TP.Subtract(a, b, d);
-    public static void Run(ReadOnlySpan<T> a, T b, Span<T> d) => TP.Subtract(a, b, d);
-    public static void Run(T a, ReadOnlySpan<T> b, Span<T> d) => TP.Subtract(a, b, d);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> d) => Arithmetic.Run<T, SubKernel<T>>(a, b, d);
+    public static void Run(ReadOnlySpan<T> a, T b, Span<T> d) => Arithmetic.Run<T, SubKernel<T>>(a, b, d);
+    public static void Run(T a, ReadOnlySpan<T> b, Span<T> d) => Arithmetic.Run<T, SubKernel<T>>(a, b, d);
+    public static Vector<T> Apply(Vector<T> a, Vector<T> b) => a - b;
+    public static T Apply(T a, T b) => a - b;
 }
 
-internal readonly struct MulKernel<T> : IBinaryKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct MulKernel<T> : IBinaryKernel<T>, IArithmetic<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> d) => TP.Multiply(a, b, d);
-    public static void Run(ReadOnlySpan<T> a, T b, Span<T> d) => TP.Multiply(a, b, d);
-    public static void Run(T a, ReadOnlySpan<T> b, Span<T> d) => TP.Multiply(b, a, d);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> d) => Arithmetic.Run<T, MulKernel<T>>(a, b, d);
+    public static void Run(ReadOnlySpan<T> a, T b, Span<T> d) => Arithmetic.Run<T, MulKernel<T>>(a, b, d);
+    public static void Run(T a, ReadOnlySpan<T> b, Span<T> d) => Arithmetic.Run<T, MulKernel<T>>(a, b, d);
+    public static Vector<T> Apply(Vector<T> a, Vector<T> b) => a * b;
+    public static T Apply(T a, T b) => a * b;
 }
 
-internal readonly struct DivKernel<T> : IBinaryKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly struct DivKernel<T> : IBinaryKernel<T>, IArithmetic<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> d) => TP.Divide(a, b, d);
-    public static void Run(ReadOnlySpan<T> a, T b, Span<T> d) => TP.Divide(a, b, d);
-    public static void Run(T a, ReadOnlySpan<T> b, Span<T> d) => TP.Divide(a, b, d);
+    public static void Run(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> d) => Arithmetic.Run<T, DivKernel<T>>(a, b, d);
+    public static void Run(ReadOnlySpan<T> a, T b, Span<T> d) => Arithmetic.Run<T, DivKernel<T>>(a, b, d);
+    public static void Run(T a, ReadOnlySpan<T> b, Span<T> d) => Arithmetic.Run<T, DivKernel<T>>(a, b, d);
+    public static Vector<T> Apply(Vector<T> a, Vector<T> b) => a / b;
+    public static T Apply(T a, T b) => a / b;
 }
 
 internal readonly struct PowKernel<T> : IBinaryKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -146,7 +154,7 @@ internal static class Broadcast
         if (IsTrailing(d.Dims, src.Dims)) // a bias's gradient: the rows summed
         {
             src.Buffer.AsSpan(0, d.Length).CopyTo(d.Buffer);
-            for (int off = d.Length; off < src.Length; off += d.Length) TP.Add(d.Buffer, src.Buffer.AsSpan(off, d.Length), d.Buffer);
+            for (int off = d.Length; off < src.Length; off += d.Length) AddKernel<T>.Run(d.Buffer, src.Buffer.AsSpan(off, d.Length), d.Buffer);
             return;
         }
         Array.Clear(d.Buffer);
@@ -160,7 +168,7 @@ internal static class Broadcast
         for (int row = 0; row < walk.Rows; row++, walk.Next())
         {
             var s = src.Buffer.AsSpan(row * walk.Inner, walk.Inner);
-            if (walk.RunA) { var dst = d.Buffer.AsSpan(walk.A, walk.Inner); TP.Add(dst, s, dst); }
+            if (walk.RunA) { var dst = d.Buffer.AsSpan(walk.A, walk.Inner); AddKernel<T>.Run(dst, s, dst); }
             else d.Buffer[walk.A] += TP.Sum<T>(s);
         }
     }

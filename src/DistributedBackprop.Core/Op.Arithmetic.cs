@@ -57,7 +57,10 @@ public static partial class Op
         internal override int[] InferShape(int[][] inputs) => inputs[0];
         internal override void Forward<T>(Tensor<T>[] x, Tensor<T> y)
         {
-            if (P == 2) TP.Multiply(x[0].Buffer, x[0].Buffer, y.Buffer);
+            // x^1 is x and x^2 the rounded x·x; the backward of a square asks for x^1, which the library's pow
+            // (element by element, through the C library's powf) also returns as x, after its own JIT time.
+            if (P == 1) x[0].Buffer.CopyTo(y.Buffer, 0);
+            else if (P == 2) MulKernel<T>.Run(x[0].Buffer, x[0].Buffer, y.Buffer);
             else TP.Pow(x[0].Buffer, T.CreateChecked(P), y.Buffer);
         }
         // x^0 is constant: no gradient, rather than 0 * x^-1 (NaN at 0).
