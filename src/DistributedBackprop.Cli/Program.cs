@@ -1,3 +1,4 @@
 using DistributedBackprop.Cli;
 
+JitProfile.Start(args);
 return Cli.Run(Cli.Root(), args);
