@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace DistributedBackprop.Core;
 
@@ -24,8 +25,17 @@ internal static class Lanes
     public static void Map<T, TMap>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged where TMap : struct, IVectorMap<T>
     {
         if (x.Length != y.Length) throw new ShapeException($"an element-wise map takes {x.Length} elements into {y.Length}");
+        ref T rx = ref MemoryMarshal.GetReference(x), ry = ref MemoryMarshal.GetReference(y);
         int w = Vector<T>.Count, i = 0;
-        for (; i + w <= x.Length; i += w) TMap.Apply(new Vector<T>(x[i..])).CopyTo(y[i..]);
+        for (; i + 4 * w <= x.Length; i += 4 * w)
+        {
+            var v0 = TMap.Apply(Vector.LoadUnsafe(ref rx, (nuint)i));
+            var v1 = TMap.Apply(Vector.LoadUnsafe(ref rx, (nuint)(i + w)));
+            var v2 = TMap.Apply(Vector.LoadUnsafe(ref rx, (nuint)(i + 2 * w)));
+            var v3 = TMap.Apply(Vector.LoadUnsafe(ref rx, (nuint)(i + 3 * w)));
+            v0.StoreUnsafe(ref ry, (nuint)i); v1.StoreUnsafe(ref ry, (nuint)(i + w)); v2.StoreUnsafe(ref ry, (nuint)(i + 2 * w)); v3.StoreUnsafe(ref ry, (nuint)(i + 3 * w));
+        }
+        for (; i + w <= x.Length; i += w) TMap.Apply(Vector.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
         if (i == x.Length) return;
         Span<T> tail = stackalloc T[w];
         tail.Clear();

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace DistributedBackprop.Core;
 
@@ -66,9 +68,16 @@ public static partial class Op
         /// <summary>The [cols, rows] transpose of the row-major [rows, cols] matrix <paramref name="x"/>, into <paramref name="y"/>.</summary>
         internal static void Into<T>(ReadOnlySpan<T> x, int rows, int cols, Span<T> y)
         {
-            for (int i = 0; i < rows; i++)
-                for (int j = 0; j < cols; j++)
-                    y[j * rows + i] = x[i * cols + j];
+            if (x.Length < rows * cols || y.Length < rows * cols) throw new ShapeException($"a transpose of {rows}x{cols} needs {rows * cols} elements, got {x.Length} and {y.Length}");
+            // Unchecked indexing, the lengths checked once above: a small product's transposed weights are
+            // copied at every call, and the bounds checks were most of a 32x32 copy's time.
+            ref T rx = ref MemoryMarshal.GetReference(x), ry = ref MemoryMarshal.GetReference(y);
+            // Along y's rows: its writes in sequence, the strided side loads (cheaper than stores).
+            for (nint j = 0; j < cols; j++)
+            {
+                ref T row = ref Unsafe.Add(ref ry, j * rows);
+                for (nint i = 0; i < rows; i++) Unsafe.Add(ref row, i) = Unsafe.Add(ref rx, i * cols + j);
+            }
         }
 
         internal override Expr?[] Backward(Expr g) => [new Transpose(g)];

@@ -125,4 +125,20 @@ public class TensorTests
             Assert.True(Math.Abs(sigmoid[i] - 1 / (1 + Math.Exp(-v))) < 3e-7, $"sigmoid({v}) = {sigmoid[i]}");
         }
     }
+
+    [Theory]
+    [InlineData(3, 5)]
+    [InlineData(1, 7)]
+    [InlineData(7, 1)]
+    [InlineData(32, 32)]
+    public void Transpose_puts_every_element_at_its_mirror(int rows, int cols)
+    {
+        var x = Enumerable.Range(0, rows * cols).Select(i => (float)i).ToArray();
+        var y = new float[rows * cols];
+        Op.Transpose.Into<float>(x, rows, cols, y);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                Assert.Equal(x[i * cols + j], y[j * rows + i]);
+        Assert.Throws<ShapeException>(() => Op.Transpose.Into<float>(x, rows, cols + 1, y));
+    }
 }
