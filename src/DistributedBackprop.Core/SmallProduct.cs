@@ -46,6 +46,9 @@ internal static class SmallProduct<T> where T : unmanaged, IFloatingPointIeee754
         ref T ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rc = ref MemoryMarshal.GetReference(c);
         nint rowStride = transA ? 1 : k, colStride = transA ? m : 1;
         nint i = 0;
+        if (n < 4 * W) // no four-vector block in a row: four rows' vectors at a time instead
+            for (; i + 4 <= m; i += 4)
+                Rest4(ref Unsafe.Add(ref ra, i * rowStride), rowStride, colStride, ref rb, ref Unsafe.Add(ref rc, i * n), n, k);
         for (; i + 2 <= m; i += 2)
         {
             ref T a0 = ref Unsafe.Add(ref ra, i * rowStride);
@@ -139,6 +142,34 @@ internal static class SmallProduct<T> where T : unmanaged, IFloatingPointIeee754
             }
             (Unsafe.Add(ref c0, j), Unsafe.Add(ref c1, j)) = (s0, s1);
         }
+    }
+
+    /// <summary>
+    /// Four rows of C, their vectors side by side, then the columns left over two rows at a time
+    /// (<see cref="Rest2"/>): the same chains of multiplies and adds over p, four of them for the adder
+    /// instead of two. A 10-wide output layer has one vector a row and ran at the adder's latency.
+    /// </summary>
+    private static void Rest4(ref T a0, nint rowStride, nint colStride, ref T rb, ref T c0, nint n, nint k)
+    {
+        ref T a1 = ref Unsafe.Add(ref a0, rowStride), a2 = ref Unsafe.Add(ref a0, 2 * rowStride), a3 = ref Unsafe.Add(ref a0, 3 * rowStride);
+        ref T c1 = ref Unsafe.Add(ref c0, n), c2 = ref Unsafe.Add(ref c0, 2 * n), c3 = ref Unsafe.Add(ref c0, 3 * n);
+        nint j = 0;
+        for (; j + W <= n; j += W)
+        {
+            Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (nint p = 0; p < k; p++)
+            {
+                var bp = Vector.LoadUnsafe(ref rb, (nuint)(p * n + j));
+                nint at = p * colStride;
+                s0 += new Vector<T>(Unsafe.Add(ref a0, at)) * bp;
+                s1 += new Vector<T>(Unsafe.Add(ref a1, at)) * bp;
+                s2 += new Vector<T>(Unsafe.Add(ref a2, at)) * bp;
+                s3 += new Vector<T>(Unsafe.Add(ref a3, at)) * bp;
+            }
+            s0.StoreUnsafe(ref c0, (nuint)j); s1.StoreUnsafe(ref c1, (nuint)j); s2.StoreUnsafe(ref c2, (nuint)j); s3.StoreUnsafe(ref c3, (nuint)j);
+        }
+        Rest2(ref a0, ref a1, colStride, ref rb, ref c0, ref c1, n, k, j);
+        Rest2(ref a2, ref a3, colStride, ref rb, ref c2, ref c3, n, k, j);
     }
 
     /// <summary>c[i,j] = a[i,:] · bt[j,:], a stored [m,k] and bt [n,k]: vectors along k, then one horizontal sum.</summary>
