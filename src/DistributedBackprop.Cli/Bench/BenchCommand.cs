@@ -64,6 +64,7 @@ public static class BenchCommand
         // Everything that a user waits for is measured as a whole process, ours like the peers'; Fashion-MNIST
         // by its second epoch (the peers' first is slower, ours compiles in it). Each round runs every side once.
         var wholeRegression = new List<double>();
+        var firstRegression = new List<double>(); // with no JIT profile yet (JitProfile): a fresh install's first run
         var steadyRegression = new List<double>();
         var torchRegression = threadCounts.ToDictionary(t => t, _ => new List<double>());
         var sharpRegression = new List<double>();
@@ -76,7 +77,9 @@ public static class BenchCommand
         for (int round = 1; round <= rounds; round++)
         {
             Say($"round {round} of {rounds}");
-            wholeRegression.Add(Self.LastJson(["train", "regression", "--json", "--steps", $"{steps}"], limit).GetProperty("us_per_step").GetDouble());
+            string[] regressionRun = ["train", "regression", "--json", "--steps", $"{steps}"];
+            wholeRegression.Add(Self.LastJson(regressionRun, limit).GetProperty("us_per_step").GetDouble());
+            firstRegression.Add(FirstRun(regressionRun, limit).GetProperty("us_per_step").GetDouble());
             steadyRegression.Add(MeasureRegression(steps));
             if (peer is not null)
                 foreach (int t in threadCounts) torchRegression[t].Add(peer.Regression(steps, t).GetProperty("us_per_step").GetDouble());
@@ -100,6 +103,7 @@ public static class BenchCommand
         rows.Add(new Row($"{regression}, whole run", "µs/step", wholeRegression, torchRegression[1], false, "PyTorch at 1 thread"));
         if (cores > 1) rows.Add(new Row("  the same", "µs/step", wholeRegression, torchRegression[cores], false, $"PyTorch at {cores} threads"));
         if (torchSharp) rows.Add(new Row("  the same", "µs/step", wholeRegression, sharpRegression, false, "TorchSharp at 1 thread"));
+        rows.Add(new Row("  the same, a first run (no JIT profile yet)", "µs/step", firstRegression, torchRegression[1], false, "PyTorch at 1 thread"));
         rows.Add(new Row($"  steady state (after the plan is built)", "µs/step", steadyRegression, torchRegression[1], false, "PyTorch at 1 thread"));
         foreach (int b in batches)
         {
@@ -124,6 +128,14 @@ public static class BenchCommand
         foreach (var (shape, threads, gflops) in Gemm(cores)) rows.Add(new Row($"sgemm {shape}, {threads} thread(s)", "GFLOPS", [gflops], [], true));
         Report(rows, json);
         Say($"load at the end {Load()}");
+    }
+
+    /// <summary>A run of this program as on a machine where it never ran: an empty folder for its JIT profiles, removed after.</summary>
+    private static JsonElement FirstRun(string[] args, TimeSpan limit)
+    {
+        var folder = Directory.CreateTempSubdirectory("dbp-bench-jit-").FullName;
+        try { return Self.LastJson(args, limit, new Dictionary<string, string> { ["DBP_JIT_PROFILES"] = folder }); }
+        finally { Directory.Delete(folder, recursive: true); }
     }
 
     /// <summary>The thread count whose median is highest, and its figures (empty where the peer did not run).</summary>
