@@ -143,7 +143,7 @@ public static class BenchCommand
         byThreads.Where(kv => kv.Value.Count > 0).OrderByDescending(kv => Median(kv.Value)).Select(kv => (kv.Value, kv.Key)).FirstOrDefault(([], 0));
 
     /// <summary>
-    /// Fashion-MNIST at batch 256 with the default micro-shard (four a step), the same param_hash everywhere:
+    /// Fashion-MNIST at batch 256 with the default micro-shard (two a step), the same param_hash everywhere:
     /// the plain loop, worker actors in this process, PyTorch on every core, and clusters on this machine
     /// (their second epoch: each node is a new process), alternating in every round.
     /// </summary>
