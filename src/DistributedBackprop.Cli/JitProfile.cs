@@ -19,15 +19,17 @@ public static partial class JitProfile
     /// <summary>Starts recording (and playing back what the last run of the same command recorded); any failure leaves the JIT as it is.</summary>
     public static void Start(string[] args)
     {
-        if (Name(args) is not { } name || Folder(Environment.GetEnvironmentVariable("DBP_JIT_PROFILES"), Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
-                Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)) is not { } folder) return;
+        if (Name(args) is not { } name) return;
         try
         {
+            if (Folder(Environment.GetEnvironmentVariable("DBP_JIT_PROFILES"), Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
+                    Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)) is not { } folder) return;
             Directory.CreateDirectory(folder);
             ProfileOptimization.SetProfileRoot(folder);
             ProfileOptimization.StartProfile(name + ".jitprofile");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // a read-only home: the run is only slower to start
+        // A read-only home, a file where the folder should be, a name with a NUL in it: the run is only slower to start.
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { }
     }
 
     /// <summary>

@@ -67,4 +67,17 @@ public class JitProfileTests
         }
         finally { Directory.Delete(cache, recursive: true); }
     }
+
+    [Fact]
+    public void A_file_where_the_folder_should_be_only_costs_the_head_start()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var hash = Train(new Dictionary<string, string> { ["DBP_JIT_PROFILES"] = file });
+            Assert.Matches("^[0-9a-f]{64}$", hash);
+            Assert.Equal(0, new FileInfo(file).Length); // not written over
+        }
+        finally { File.Delete(file); }
+    }
 }
