@@ -74,10 +74,13 @@ public static class BenchCommand
         var torch = batches.ToDictionary(b => b, _ => threadCounts.ToDictionary(t => t, _ => new List<double>()));
         var sharp = batches.ToDictionary(b => b, _ => threadCounts.ToDictionary(t => t, _ => new List<double>()));
         MeasureRegression(200); // compile this process's code once, for the steady-state figure
+        string[] regressionRun = ["train", "regression", "--json", "--steps", $"{steps}"];
+        // Records this build's JIT profile, so that the whole-run rows are what every run after a user's first
+        // costs (after a rebuild, the first round's run would otherwise be a first run); the next row is that one.
+        Self.LastJson(regressionRun, limit);
         for (int round = 1; round <= rounds; round++)
         {
             Say($"round {round} of {rounds}");
-            string[] regressionRun = ["train", "regression", "--json", "--steps", $"{steps}"];
             wholeRegression.Add(Self.LastJson(regressionRun, limit).GetProperty("us_per_step").GetDouble());
             firstRegression.Add(FirstRun(regressionRun, limit).GetProperty("us_per_step").GetDouble());
             steadyRegression.Add(MeasureRegression(steps));
