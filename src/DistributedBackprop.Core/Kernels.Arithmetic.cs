@@ -16,7 +16,7 @@ internal interface IArithmetic<T> : IVectorMap2<T> where T : unmanaged
 /// <summary>
 /// Element-wise arithmetic over spans with <see cref="Vector{T}"/>, a plain loop. System.Numerics.Tensors'
 /// forms of the same (Add, Multiply, ...) give the same bits, but each of their instantiations is a large
-/// method with 128-, 256- and 512-bit paths and a jump table for short spans: 3-12 ms of JIT apiece at the
+/// method with 128-, 256- and 512-bit paths and a jump table for short spans: 3-15 ms of JIT apiece at the
 /// start of every run (measured with the runtime's JIT events), more than these kernels save on the short
 /// rows (a 32-wide bias, 64 times) the notebook's layers add. The output may be an input.
 /// </summary>
