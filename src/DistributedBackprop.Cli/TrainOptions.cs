@@ -21,7 +21,7 @@ public sealed class TrainOptions
         Optimizer.AcceptOnlyFromAmong(ModelOptions.OptimizerNames);
         Schedule.AcceptOnlyFromAmong(ModelOptions.ScheduleNames);
     }
-    public readonly Option<int?> MicroShard = new("--micro-shard") { Description = "examples per micro-shard, the unit of work whose gradients are summed in order: results depend on it, not on --workers (default: the whole batch for regression, 128 for fashion-mnist, 64 for csv)" };
+    public readonly Option<int?> MicroShard = new("--micro-shard") { Description = $"examples per micro-shard, the unit of work whose gradients are summed in order: results depend on it, not on --workers (default: the whole batch for regression, {TrainCommand.FashionMicroShard} for fashion-mnist, 64 for csv)" };
     public readonly Option<int> Seed = new("--seed") { Description = "seed for the data, its order and the initial weights", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Json = new("--json") { Description = "machine-readable JSON lines instead of the table" };
     public readonly Option<string?> Checkpoint = new("--checkpoint") { Description = "folder for checkpoint.dbp (parameters, optimizer state, data cursor), replaced atomically" };
