@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MathNet.Numerics.Providers.LinearAlgebra;
 
@@ -6,7 +7,8 @@ namespace DistributedBackprop.Core;
 
 /// <summary>
 /// The one seam for matrix products: row-major <c>C = op(A) op(B)</c>. Small products in managed vector code
-/// (<see cref="SmallProduct{T}"/>), the rest through OpenBLAS (<c>libopenblas.so.0</c>, Debian's
+/// (<see cref="SmallProduct{T}"/>); large ones in 512-bit managed vectors where the CPU has them
+/// (<see cref="WideProduct{T}"/>), else through OpenBLAS (<c>libopenblas.so.0</c>, Debian's
 /// <c>libopenblas0</c>) where it loads, MathNet.Numerics' managed provider where it does not.
 /// Set <c>DBP_BLAS=managed</c> to force the managed provider.
 /// </summary>
@@ -78,14 +80,31 @@ public static unsafe class Blas
         if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n)
             throw new ArgumentException($"a [{m},{k}] by [{k},{n}] product got {a.Length}, {b.Length} and {c.Length} elements");
         if ((long)m * n * k <= SmallProduct<T>.MaxMacs) { SmallProduct<T>.Run(transA, transB, m, n, k, a, b, c); return; }
-        if (!IsNative) { ManagedGemm(transA, transB, m, n, k, a, b, c); return; }
+        bool wide = Wide<T>(transA, transB);
+        if (!IsNative && !wide) { ManagedGemm(transA, transB, m, n, k, a, b, c); return; }
         fixed (T* pa = a, pb = b, pc = c)
         {
-            var product = new Product(typeof(T) == typeof(float), transA, transB, m, n, k, pa, pb, pc);
+            var product = new Product(typeof(T) == typeof(float), wide, transA, transB, m, n, k, pa, pb, pc);
             if (product.Blocks == 1) product.Run(0);
             else ProductBlocks.Run(product, Parallelism);
         }
     }
+
+    /// <summary>
+    /// Whether a large product runs in 512-bit managed vectors (<see cref="WideProduct{T}"/>) rather than
+    /// OpenBLAS: where the CPU has them, for every form but <c>AᵀBᵀ</c> (which no layer produces).
+    /// <c>DBP_BLAS=openblas</c> keeps OpenBLAS, to compare (<c>managed</c>, MathNet); tests turn it off with <see cref="ForceNarrow"/>.
+    /// </summary>
+    private static bool Wide<T>(bool transA, bool transB) where T : unmanaged, IFloatingPointIeee754<T> =>
+        WideProduct<T>.Available && !(transA && transB) && !ForceNarrow && !ForceManaged && !KeepOpenBlas;
+
+    private static readonly bool KeepOpenBlas = Environment.GetEnvironmentVariable("DBP_BLAS") is "openblas" or "managed";
+
+    /// <summary>Tests set this to run large products through OpenBLAS on a machine with 512-bit vectors.</summary>
+    internal static bool ForceNarrow { get; set; }
+
+    /// <summary>Who runs large products: the 512-bit managed kernels, OpenBLAS or MathNet.</summary>
+    public static string LargeProducts => WideProduct<float>.Available && !KeepOpenBlas && !ForceNarrow ? "512-bit managed vectors" : Provider;
 
     /// <summary>
     /// How many threads may share one large product's blocks: <c>dbp train --threads</c>, by default the cores
@@ -110,13 +129,14 @@ public static unsafe class Blas
         private const long SplitMacs = 1 << 21;
         private const int BlockSize = 128;
 
-        private readonly bool _single, _transA, _transB, _byRows;
+        private readonly bool _single, _wide, _transA, _transB, _byRows;
         private readonly int _m, _n, _k;
         private readonly nint _a, _b, _c;
         public int Blocks { get; }
 
-        public Product(bool single, bool transA, bool transB, int m, int n, int k, void* a, void* b, void* c)
+        public Product(bool single, bool wide, bool transA, bool transB, int m, int n, int k, void* a, void* b, void* c)
         {
+            (_single, _wide) = (single, wide);
             (_single, _transA, _transB, _m, _n, _k, _a, _b, _c) = (single, transA, transB, m, n, k, (nint)a, (nint)b, (nint)c);
             bool large = (long)m * n * k >= SplitMacs;
             _byRows = m >= 2 * BlockSize;
@@ -143,9 +163,21 @@ public static unsafe class Blas
                 b += (nint)start * (_transB ? _k : 1) * size;
                 c += (nint)start * size;
             }
+            if (_wide)
+            {
+                if (_single) RunWide(ref Unsafe.AsRef<float>((void*)a), ref Unsafe.AsRef<float>((void*)b), ref Unsafe.AsRef<float>((void*)c), m, n, lda, ldb, ldc);
+                else RunWide(ref Unsafe.AsRef<double>((void*)a), ref Unsafe.AsRef<double>((void*)b), ref Unsafe.AsRef<double>((void*)c), m, n, lda, ldb, ldc);
+                return;
+            }
             int ta = _transA ? Trans : NoTrans, tb = _transB ? Trans : NoTrans;
             if (_single) Sgemm(RowMajor, ta, tb, m, n, _k, 1f, (float*)a, lda, (float*)b, ldb, 0f, (float*)c, ldc);
             else Dgemm(RowMajor, ta, tb, m, n, _k, 1d, (double*)a, lda, (double*)b, ldb, 0d, (double*)c, ldc);
+        }
+
+        private void RunWide<T>(ref T a, ref T b, ref T c, int m, int n, int lda, int ldb, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (_transB) WideProduct<T>.Dots(ref a, lda, ref b, ldb, ref c, ldc, m, n, _k);
+            else WideProduct<T>.Rows(ref a, _transA ? 1 : lda, _transA ? lda : 1, ref b, ldb, ref c, ldc, m, n, _k);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace DistributedBackprop.Core;
 
@@ -11,6 +12,8 @@ namespace DistributedBackprop.Core;
 /// with no fused multiply-add, so the bits do not depend on the CPU's instruction set. Three forms:
 /// rows of C built in registers from rows of op(B) (C wide enough for a vector); for narrow C, dot
 /// products along k (A stored by rows) or columns of C built from columns of A (A stored transposed).
+/// Where the CPU has 512-bit vectors, rows at least two of them wide go to <see cref="WideProduct{T}.Rows"/>:
+/// the same sums in the same order (each lane is its own element), at twice the width.
 /// </summary>
 internal static class SmallProduct<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -45,6 +48,11 @@ internal static class SmallProduct<T> where T : unmanaged, IFloatingPointIeee754
     {
         ref T ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rc = ref MemoryMarshal.GetReference(c);
         nint rowStride = transA ? 1 : k, colStride = transA ? m : 1;
+        if (WideProduct<T>.Available && n >= 2 * Vector512<T>.Count) // the same sums in the same order, twice the lanes
+        {
+            WideProduct<T>.Rows(ref ra, rowStride, colStride, ref rb, n, ref rc, n, m, n, k);
+            return;
+        }
         nint i = 0;
         if (n < 4 * W) // no four-vector block in a row: four rows' vectors at a time instead
             for (; i + 4 <= m; i += 4)

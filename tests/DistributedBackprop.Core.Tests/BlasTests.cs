@@ -120,6 +120,63 @@ public class BlasTests
         for (int run = 0; run < 20; run++) Assert.Equal(one, Product(2 + run % 3));
     }
 
+    // Tails of rows (m mod 8) and columns (n mod 32, mod 16), k over one and several depth blocks of 256.
+    public static TheoryData<bool, bool, int, int, int> WideLargeProducts() => Shapes((300, 90, 80), (40, 330, 170), (128, 256, 784), (13, 61, 530), (256, 784, 64));
+
+    [Theory]
+    [MemberData(nameof(WideLargeProducts))]
+    public void A_large_product_in_512_bit_vectors_has_the_bits_of_its_fixed_order_on_any_number_of_threads(bool ta, bool tb, int m, int n, int k)
+    {
+        if (!WideProduct<float>.Available || (ta && tb)) return; // OpenBLAS runs these; the tests above cover it
+        var a = TestData.Uniform(7, -1, 1, m * k).ToArray().Select(x => (float)x).ToArray();
+        var b = TestData.Uniform(8, -1, 1, k * n).ToArray().Select(x => (float)x).ToArray();
+        var expected = new float[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float A(int p) => ta ? a[p * m + i] : a[i * k + p];
+                float B(int p) => tb ? b[j * k + p] : b[p * n + j];
+                if (!tb) // each element's products added in the order of p
+                {
+                    float sum = 0;
+                    for (int p = 0; p < k; p++) sum += A(p) * B(p);
+                    expected[i * n + j] = sum;
+                    continue;
+                }
+                // x Wᵀ: sixteen chains (lane l takes p ≡ l), halves, quarters, the four in order, then the tail
+                int whole = k - k % 16;
+                var lanes = new float[16];
+                for (int p = 0; p < whole; p++) lanes[p % 16] += A(p) * B(p);
+                var half = Enumerable.Range(0, 8).Select(l => lanes[l] + lanes[l + 8]).ToArray();
+                var quarter = Enumerable.Range(0, 4).Select(l => half[l] + half[l + 4]).ToArray();
+                float total = quarter[0] + quarter[1] + quarter[2] + quarter[3];
+                for (int p = whole; p < k; p++) total += A(p) * B(p);
+                expected[i * n + j] = total;
+            }
+        foreach (var threads in new[] { 1, 2, 3 })
+        {
+            Blas.Parallelism = threads;
+            try
+            {
+                var c = new float[m * n];
+                Blas.Gemm<float>(ta, tb, m, n, k, a, b, c);
+                for (int e = 0; e < c.Length; e++)
+                    Assert.True(BitConverter.SingleToInt32Bits(expected[e]) == BitConverter.SingleToInt32Bits(c[e]), $"{threads} thread(s): c[{e / n},{e % n}] = {c[e]:R}, expected {expected[e]:R}");
+            }
+            finally { Blas.Parallelism = 1; }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Combinations))]
+    public void Large_products_through_OpenBLAS_still_match_a_plain_loop(bool managed, bool ta, bool tb)
+    {
+        Blas.ForceNarrow = true;
+        Blas.ForceManaged = managed;
+        try { MatchesAPlainLoop(ta, tb, 300, 90, 80); }
+        finally { (Blas.ForceNarrow, Blas.ForceManaged) = (false, false); }
+    }
+
     [Fact]
     public void Parallelism_below_one_is_refused() => Assert.Throws<ArgumentOutOfRangeException>(() => Blas.Parallelism = 0);
 
