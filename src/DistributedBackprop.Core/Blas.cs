@@ -93,18 +93,18 @@ public static unsafe class Blas
     /// <summary>
     /// Whether a large product runs in 512-bit managed vectors (<see cref="WideProduct{T}"/>) rather than
     /// OpenBLAS: where the CPU has them, for every form but <c>AᵀBᵀ</c> (which no layer produces).
-    /// <c>DBP_BLAS=openblas</c> keeps OpenBLAS, to compare (<c>managed</c>, MathNet); tests turn it off with <see cref="ForceNarrow"/>.
+    /// <c>DBP_BLAS=openblas</c> keeps OpenBLAS, to compare (<c>managed</c>, MathNet); tests and the bench use <see cref="PreferOpenBlas"/>.
     /// </summary>
     private static bool Wide<T>(bool transA, bool transB) where T : unmanaged, IFloatingPointIeee754<T> =>
-        WideProduct<T>.Available && !(transA && transB) && !ForceNarrow && !ForceManaged && !KeepOpenBlas;
+        WideProduct<T>.Available && !(transA && transB) && !PreferOpenBlas && !ForceManaged && !KeepOpenBlas;
 
     private static readonly bool KeepOpenBlas = Environment.GetEnvironmentVariable("DBP_BLAS") is "openblas" or "managed";
 
-    /// <summary>Tests set this to run large products through OpenBLAS on a machine with 512-bit vectors.</summary>
-    internal static bool ForceNarrow { get; set; }
+    /// <summary>Large products through OpenBLAS even where the CPU has 512-bit vectors: for tests and the bench's yardstick.</summary>
+    public static bool PreferOpenBlas { get; set; }
 
     /// <summary>Who runs large products: the 512-bit managed kernels, OpenBLAS or MathNet.</summary>
-    public static string LargeProducts => WideProduct<float>.Available && !KeepOpenBlas && !ForceNarrow ? "512-bit managed vectors" : Provider;
+    public static string LargeProducts => WideProduct<float>.Available && !KeepOpenBlas && !PreferOpenBlas ? "512-bit managed vectors" : Provider;
 
     /// <summary>
     /// How many threads may share one large product's blocks: <c>dbp train --threads</c>, by default the cores

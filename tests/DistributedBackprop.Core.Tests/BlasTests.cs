@@ -171,10 +171,10 @@ public class BlasTests
     [MemberData(nameof(Combinations))]
     public void Large_products_through_OpenBLAS_still_match_a_plain_loop(bool managed, bool ta, bool tb)
     {
-        Blas.ForceNarrow = true;
+        Blas.PreferOpenBlas = true;
         Blas.ForceManaged = managed;
         try { MatchesAPlainLoop(ta, tb, 300, 90, 80); }
-        finally { (Blas.ForceNarrow, Blas.ForceManaged) = (false, false); }
+        finally { (Blas.PreferOpenBlas, Blas.ForceManaged) = (false, false); }
     }
 
     [Fact]
