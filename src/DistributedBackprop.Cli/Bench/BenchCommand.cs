@@ -57,7 +57,7 @@ public static class BenchCommand
         void Say(string line) { if (!json) Console.Error.WriteLine(line); }
         int cores = Environment.ProcessorCount;
         bool torchSharp = peer?.TorchSharpBuilt == true;
-        Say($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {cores} cores, BLAS {Blas.Provider}, load {Load()}" +
+        Say($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {cores} cores, large products {Blas.LargeProducts}, load {Load()}" +
             (peer is null ? "" : torchSharp ? ", PyTorch and TorchSharp peers" : ", PyTorch peers (TorchSharp's not built: ../shared/peers/torchsharp/run.sh builds it)"));
         var limit = TimeSpan.FromMinutes(10);
         int[] threadCounts = cores > 1 ? [1, cores] : [1];
