@@ -136,8 +136,7 @@ public static unsafe class Blas
 
         public Product(bool single, bool wide, bool transA, bool transB, int m, int n, int k, void* a, void* b, void* c)
         {
-            (_single, _wide) = (single, wide);
-            (_single, _transA, _transB, _m, _n, _k, _a, _b, _c) = (single, transA, transB, m, n, k, (nint)a, (nint)b, (nint)c);
+            (_single, _wide, _transA, _transB, _m, _n, _k, _a, _b, _c) = (single, wide, transA, transB, m, n, k, (nint)a, (nint)b, (nint)c);
             bool large = (long)m * n * k >= SplitMacs;
             _byRows = m >= 2 * BlockSize;
             Blocks = !large ? 1 : _byRows ? (m + BlockSize - 1) / BlockSize : n >= 2 * BlockSize ? (n + BlockSize - 1) / BlockSize : 1;

@@ -5,7 +5,7 @@ namespace DistributedBackprop.Core;
 
 /// <summary>
 /// The error function and the standard normal distribution, for GELU, in vector code of our own (no fused
-/// multiply-add: the same bits on any CPU, like <see cref="Activations.Exp"/>). The core is erfc of a ≥ 0 as
+/// multiply-add: the same bits on any CPU, like <see cref="Activations.Exp(System.Numerics.Vector{float})"/>). The core is erfc of a ≥ 0 as
 /// exp(-a²) S(t) / (1 + 2a) with t = (a - K) / (a + K) (Shepherd and Laframboise's form): one polynomial S
 /// covers the whole half-line, fitted by <c>Kernels.Erf.py</c>. GELU needs Φ(x) = ½ erfc(-x/√2), which this
 /// gives to full relative accuracy in both tails, where PyTorch's ½ (1 + erf(x/√2)) cancels for x ≪ 0.

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace DistributedBackprop.Core;
@@ -67,6 +68,7 @@ internal static class Activations
     public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) != typeof(float)) { TP.Tanh(x, y); return; }
+        if (Vector512.IsHardwareAccelerated) { Tanh512(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y)); return; }
         Lanes.Map<float, TanhOf>(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
     }
 
@@ -77,10 +79,56 @@ internal static class Activations
     }
 
     /// <summary>tanh(x) = 1 - 2 / (exp(2x) + 1): exact limits ±1 where exp overflows or underflows.</summary>
-    private readonly struct TanhOf : IVectorMap<float>
+    internal readonly struct TanhOf : IVectorMap<float>
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector<float> Apply(Vector<float> x) => Vector<float>.One - new Vector<float>(2f) / (Exp(x * 2f) + Vector<float>.One);
+    }
+
+    /// <summary>
+    /// <see cref="TanhOf"/> sixteen lanes at a time, the last partial vector through a zero-padded copy: the same
+    /// operations lane by lane, so the same bits (the regression's tanh, 200×32 a layer, is a quarter of its step).
+    /// </summary>
+    private static void Tanh512(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (x.Length != y.Length) throw new ShapeException($"an element-wise map takes {x.Length} elements into {y.Length}");
+        ref float rx = ref MemoryMarshal.GetReference(x), ry = ref MemoryMarshal.GetReference(y);
+        int i = 0;
+        for (; i + 32 <= x.Length; i += 32)
+        {
+            var v0 = Tanh(Vector512.LoadUnsafe(ref rx, (nuint)i));
+            var v1 = Tanh(Vector512.LoadUnsafe(ref rx, (nuint)(i + 16)));
+            v0.StoreUnsafe(ref ry, (nuint)i);
+            v1.StoreUnsafe(ref ry, (nuint)(i + 16));
+        }
+        for (; i + 16 <= x.Length; i += 16) Tanh(Vector512.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
+        if (i == x.Length) return;
+        Span<float> tail = stackalloc float[16];
+        tail.Clear();
+        x[i..].CopyTo(tail);
+        Tanh(Vector512.Create<float>(tail)).CopyTo(tail);
+        tail[..(x.Length - i)].CopyTo(y[i..]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Tanh(Vector512<float> x) => Vector512<float>.One - Vector512.Create(2f) / (Exp(x * 2f) + Vector512<float>.One);
+
+    /// <summary><see cref="Exp(Vector{float})"/> in sixteen lanes: the same operations in the same order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Exp(Vector512<float> x)
+    {
+        var clamped = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(-87.3f)), Vector512.Create(88.3f));
+        var n = Vector512.Floor(clamped * 1.44269504088896341f + Vector512.Create(0.5f));
+        var r = clamped - n * 0.693359375f + n * 2.12194440e-4f;
+        var p = Vector512.Create(1.9875691500e-4f);
+        p = p * r + Vector512.Create(1.3981999507e-3f);
+        p = p * r + Vector512.Create(8.3334519073e-3f);
+        p = p * r + Vector512.Create(4.1665795894e-2f);
+        p = p * r + Vector512.Create(1.6666665459e-1f);
+        p = p * r + Vector512.Create(5.0000001201e-1f);
+        p = p * (r * r) + r + Vector512<float>.One;
+        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
+        return Vector512.ConditionalSelect(Vector512.Equals(x, x), p * scale, x);
     }
 
     /// <summary>1 / (1 + exp(-x)), 0 and 1 in the limits.</summary>

@@ -49,4 +49,28 @@ public class ActivationTests
         Activations.Tanh<float>([float.NaN, 0, 0, 0, 0, 0, 0, 0, float.NaN], tanh);
         Assert.True(float.IsNaN(tanh[0]) && float.IsNaN(tanh[8])); // a diverging run must still see its NaN
     }
+
+    [Fact]
+    public void The_512_bit_tanh_and_exp_give_the_bits_of_the_256_bit_ones()
+    {
+        // Every length to 70 (full vectors of 16 and 32 and padded tails), values from saturation through
+        // subnormals, signed zeros, infinities and NaN.
+        var values = Enumerable.Range(0, 70).Select(i => (float)(-45 + i * 1.37)).Concat([0f, -0f, 1e-40f, -1e-40f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 88.5f, -88f]).ToArray();
+        for (int length = 0; length <= values.Length; length++)
+        {
+            var x = values.AsSpan(values.Length - length).ToArray();
+            var wide = new float[length];
+            var narrow = new float[length];
+            Activations.Tanh<float>(x, wide); // the 512-bit loop where the CPU has it
+            Lanes.Map<float, Activations.TanhOf>(x, narrow);
+            for (int i = 0; i < length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(wide[i]) == BitConverter.SingleToInt32Bits(narrow[i]), $"tanh({x[i]:R}): {wide[i]:R} against {narrow[i]:R}");
+        }
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        foreach (var v in values)
+        {
+            float e512 = Activations.Exp(System.Runtime.Intrinsics.Vector512.Create(v))[0], e256 = Activations.Exp(new System.Numerics.Vector<float>(v))[0];
+            Assert.True(BitConverter.SingleToInt32Bits(e512) == BitConverter.SingleToInt32Bits(e256), $"exp({v:R}): {e512:R} against {e256:R}");
+        }
+    }
 }
