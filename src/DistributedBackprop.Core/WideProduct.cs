@@ -6,7 +6,7 @@ namespace DistributedBackprop.Core;
 
 /// <summary>
 /// Matrix products in 512-bit vectors, where the CPU has them. Separate multiplies and adds in 16 float
-/// lanes run about twice the rate of OpenBLAS's 256-bit fused kernel on this machine (Zen 5, which OpenBLAS
+/// lanes outrun OpenBLAS's 256-bit fused kernel on this machine (Zen 5, which OpenBLAS
 /// 0.3.21 runs as Haswell): 126-175 against OpenBLAS's 94-100 GFLOPS on one core (<c>dbp bench</c>'s product rows).
 /// Two forms, both with a fixed order of additions that depends on the shape alone, none fused:
 /// <list type="bullet">
